@@ -1,0 +1,71 @@
+# kubebin.cluster developer and CI entry points. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+COLLECTIONS := $(CURDIR)/.cache/collections
+VERSION := $(shell awk '/^version:/ {print $$2}' galaxy.yml)
+TARBALL := kubebin-cluster-$(VERSION).tar.gz
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export KUBEBIN_COLLECTIONS_ROOT := $(COLLECTIONS)
+export ANSIBLE_FORCE_COLOR := 0
+export PY_COLORS := 0
+
+.PHONY: help test sandbox sandbox-destroy venv collection docker image unit lint sanity build molecule clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+test: venv collection unit lint sanity build docker image molecule ## everything CI runs, in order
+	@echo "make test: all stages passed"
+
+sandbox: venv collection docker image ## start the 5 systemd hosts and run site.yml against them (kept running)
+	cd $(CURDIR) && molecule converge -s default
+	@echo "hosts are up: docker exec -it kubebin-default-cp1 bash; make sandbox-destroy to remove them"
+
+sandbox-destroy: venv collection ## remove the sandbox hosts
+	cd $(CURDIR) && molecule destroy -s default
+
+venv: $(VENV)/.installed ## virtualenv with the pinned test toolchain
+
+$(VENV)/.installed: requirements-test.txt requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $@
+
+collection: ## expose this tree as ansible_collections/kubebin/cluster
+	mkdir -p $(COLLECTIONS)/ansible_collections/kubebin
+	ln -sfn $(CURDIR) $(COLLECTIONS)/ansible_collections/kubebin/cluster
+
+docker: ## install and start the Docker engine when it is not running
+	tests/image/ensure-docker.sh
+
+image: docker ## build the systemd test-host image (cached)
+	tests/image/build.sh
+
+unit: venv collection ## unit and functional tests (pytest, real openssl/kubectl/etcd)
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+
+lint: venv collection ## ansible-lint, production profile
+	$(BIN)/ansible-lint --profile production
+
+sanity: venv ## ansible-test sanity in a temporary ansible_collections tree
+	tests/sanity.sh
+
+build: venv ## build the collection tarball and run galaxy-importer on it
+	rm -f $(TARBALL)
+	$(BIN)/ansible-galaxy collection build --force .
+	tests/galaxy-importer.sh $(TARBALL)
+
+molecule: venv collection image ## molecule scenarios on systemd hosts in containers
+	molecule test -s bad_input
+	molecule test -s default
+
+clean: ## remove the virtualenv, caches and built tarballs
+	rm -rf $(VENV) .cache kubebin-cluster-*.tar.gz

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Make sure the Docker engine and debootstrap are installed and dockerd is running.
+# A new machine has neither: install them from Debian's packages and start dockerd.
+set -euo pipefail
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  echo "starting dockerd"
+  log="${TMPDIR:-/tmp}/kubebin-dockerd.log"
+  nohup dockerd >"$log" 2>&1 &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start, see $log" >&2; tail -20 "$log" >&2; exit 1; }
+fi
+echo "docker engine $(docker version -f '{{.Server.Version}}') is running"
