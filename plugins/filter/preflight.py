@@ -10,7 +10,7 @@ name: preflight_errors
 short_description: List what is wrong with a kubebin inventory and its cluster settings
 version_added: 0.1.0
 description:
-  - Takes the compact host list built by the C(kubebin_defaults) role and the cluster-wide settings,
+  - Takes the compact host list built by the C(kubebin) role and the cluster-wide settings,
     and returns one message per problem, each naming the host or variable and saying what is wrong.
   - An empty list means the inventory is fit for C(site.yml).
 options:

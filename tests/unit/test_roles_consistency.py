@@ -53,7 +53,7 @@ def test_argument_specs_equal_defaults(role):
 @pytest.mark.parametrize("role", ROLES)
 def test_role_variables_carry_the_role_prefix(role):
     for key in public_defaults(role):
-        assert key.startswith(role + "_") or (role == "kubebin_defaults" and key.startswith("kubebin_")), (
+        assert key.startswith(role + "_"), (
             "roles/%s/defaults: %s should start with %s_ (internals with _)" % (role, key, role)
         )
 
@@ -61,12 +61,12 @@ def test_role_variables_carry_the_role_prefix(role):
 def test_sample_inventory_documents_every_cluster_setting():
     with open(os.path.join(REPO, "inventories", "sample", "group_vars", "all.yml"), encoding="utf-8") as handle:
         sample = handle.read()
-    missing = [key for key in public_defaults("kubebin_defaults") if not re.search(r"^# %s:" % re.escape(key), sample, re.M)]
+    missing = [key for key in public_defaults("kubebin") if not re.search(r"^# %s:" % re.escape(key), sample, re.M)]
     assert not missing, "inventories/sample/group_vars/all.yml does not document %s" % missing
 
 
 def test_variables_doc_lists_every_cluster_setting():
     with open(os.path.join(REPO, "docs", "variables.md"), encoding="utf-8") as handle:
         doc = handle.read()
-    missing = [key for key in public_defaults("kubebin_defaults") if "`%s`" % key not in doc]
+    missing = [key for key in public_defaults("kubebin") if "`%s`" % key not in doc]
     assert not missing, "docs/variables.md does not list %s" % missing
