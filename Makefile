@@ -13,6 +13,9 @@ TARBALL := kubebin-cluster-$(VERSION).tar.gz
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export KUBEBIN_COLLECTIONS_ROOT := $(COLLECTIONS)
+# Tools (ansible-lint, molecule) may install copies of this collection under ANSIBLE_HOME: keep
+# them inside the tree, so no stale copy in the user's home can shadow the code under test.
+export ANSIBLE_HOME := $(CURDIR)/.cache/ansible-home
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
@@ -21,7 +24,7 @@ export PY_COLORS := 0
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-test: venv collection unit lint sanity build docker image molecule ## everything CI runs, in order
+test: venv collection docker unit lint sanity build image molecule ## everything CI runs, in order
 	@echo "make test: all stages passed"
 
 sandbox: venv collection docker image ## start the 5 systemd hosts and run site.yml against them (kept running)
@@ -55,7 +58,7 @@ unit: venv collection ## unit and functional tests (pytest, real openssl/kubectl
 lint: venv collection ## ansible-lint, production profile
 	$(BIN)/ansible-lint --profile production
 
-sanity: venv ## ansible-test sanity in a temporary ansible_collections tree
+sanity: venv docker ## ansible-test sanity in a temporary ansible_collections tree
 	tests/sanity.sh
 
 build: venv ## build the collection tarball and run galaxy-importer on it

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Make sure the Docker engine and debootstrap are installed and dockerd is running.
-# A new machine has neither: install them from Debian's packages and start dockerd.
+# Make sure the host tools the tests need (Docker engine, debootstrap, openssl, shellcheck) are
+# installed and dockerd is running.
+# A new machine has none of them: install them from Debian's packages and start dockerd.
 set -euo pipefail
 
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# ansible-test sanity runs shellcheck on the shell scripts when it is installed.
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
+  export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
