@@ -19,7 +19,7 @@ export ANSIBLE_HOME := $(CURDIR)/.cache/ansible-home
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help test sandbox sandbox-destroy venv collection docker image unit lint sanity build molecule clean
+.PHONY: help test sandbox sandbox-destroy venv collection docker image bundle unit lint sanity build molecule clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ help: ## list the targets
 test: venv collection docker unit lint sanity build image molecule ## everything CI runs, in order
 	@echo "make test: all stages passed"
 
-sandbox: venv collection docker image ## start the 5 systemd hosts and run site.yml against them (kept running)
+sandbox: venv collection docker image bundle ## start the 5 systemd hosts and run site.yml against them (kept running)
 	cd $(CURDIR) && molecule converge -s default
 	@echo "hosts are up: docker exec -it kubebin-default-cp1 bash; make sandbox-destroy to remove them"
 
@@ -66,7 +66,11 @@ build: venv ## build the collection tarball and run galaxy-importer on it
 	$(BIN)/ansible-galaxy collection build --force .
 	tests/galaxy-importer.sh $(TARBALL)
 
-molecule: venv collection image ## molecule scenarios on systemd hosts in containers
+bundle: venv ## the test bundle: real etcd, kubectl, containerd, runc, CNI plugins + contract stand-ins
+	apt-cache show containerd >/dev/null 2>&1 || apt-get update -qq
+	$(BIN)/python tests/bundle/build_test_bundle.py $(CURDIR)/.cache/test-bundle
+
+molecule: venv collection image bundle ## molecule scenarios on systemd hosts in containers
 	molecule test -s bad_input
 	molecule test -s default
 

@@ -1,0 +1,96 @@
+# Copyright: (c) 2026, kubebin.cluster contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubeconfig files: structure, server URL, CA, client certificate and key (embedded or paths)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import ssl
+import urllib.parse
+
+from . import files, log
+from .log import StandinError
+
+
+class Kubeconfig:
+    """What a component takes from its kubeconfig to reach the apiserver."""
+
+    def __init__(self, path: str, server: str, ca_pem: str, cert_path: str, key_path: str, identity: tuple) -> None:
+        self.path = path
+        self.server = server
+        url = urllib.parse.urlsplit(server)
+        self.host = url.hostname
+        self.port = url.port or 443
+        self.ca_pem = ca_pem
+        self.cert_path = cert_path
+        self.key_path = key_path
+        self.identity = identity
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Verify the server against the kubeconfig CA and host name; present the client certificate."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(cadata=self.ca_pem)
+        context.load_cert_chain(self.cert_path, self.key_path)
+        return context
+
+
+def _named(items, name: str, what: str, path: str) -> dict:
+    for item in items or []:
+        if isinstance(item, dict) and item.get("name") == name:
+            body = item.get(what)
+            if not isinstance(body, dict):
+                raise StandinError("kubeconfig %s: %s %r has no %s section" % (path, what, name, what))
+            return body
+    raise StandinError("kubeconfig %s: %s %r not found" % (path, what, name))
+
+
+def _material(section: dict, key: str, path: str, scratch_name: str) -> tuple:
+    """(file path, bytes) of `key` or `key-data` (base64), relative paths against the kubeconfig dir."""
+    data_key = key + "-data"
+    if section.get(data_key):
+        try:
+            data = base64.b64decode(section[data_key], validate=True)
+        except (binascii.Error, ValueError):
+            raise StandinError("kubeconfig %s: %s is not valid base64" % (path, data_key)) from None
+        return files.scratch().write(scratch_name, data), data, True
+    if section.get(key):
+        ref = section[key]
+        if not os.path.isabs(ref):
+            ref = os.path.join(os.path.dirname(os.path.abspath(path)), ref)
+        return ref, files.read(ref, "kubeconfig %s: %s" % (path, key)), False
+    raise StandinError("kubeconfig %s: neither %s nor %s is set" % (path, key, data_key))
+
+
+def load(path: str, flag: str) -> Kubeconfig:
+    """Check a kubeconfig the way client-go would load it, plus our contract (client certificate auth)."""
+    doc = files.load_yaml(path, flag)
+    if not isinstance(doc, dict) or doc.get("kind") != "Config" or doc.get("apiVersion") != "v1":
+        raise StandinError("%s: %s is not a kubeconfig (want apiVersion v1, kind Config)" % (flag, path))
+    current = doc.get("current-context")
+    if not current:
+        raise StandinError("%s: %s has no current-context" % (flag, path))
+    context = _named(doc.get("contexts"), current, "context", path)
+    cluster = _named(doc.get("clusters"), context.get("cluster", ""), "cluster", path)
+    user = _named(doc.get("users"), context.get("user", ""), "user", path)
+    server = cluster.get("server", "")
+    url = urllib.parse.urlsplit(server)
+    if url.scheme != "https" or not url.hostname:
+        raise StandinError("%s: %s: cluster server %r is not an https:// URL" % (flag, path, server))
+    if cluster.get("insecure-skip-tls-verify"):
+        raise StandinError("%s: %s: insecure-skip-tls-verify is set; the server certificate must be verified" % (flag, path))
+    _ca_path, ca_data, _embedded = _material(cluster, "certificate-authority", path, "ca.crt")
+    files.check_ca_data(ca_data.decode("ascii", "replace"), "%s %s certificate-authority" % (flag, path))
+    if user.get("token") or user.get("tokenFile") or user.get("exec") or user.get("auth-provider"):
+        if not (user.get("client-certificate") or user.get("client-certificate-data")):
+            raise StandinError("%s: %s: user %r has no client certificate; this stand-in only supports client-certificate "
+                               "authentication (what the collection issues)" % (flag, path, context.get("user")))
+    cert_path, _cert, _c = _material(user, "client-certificate", path, "client.crt")
+    key_path, _key, key_embedded = _material(user, "client-key", path, "client.key")
+    if key_embedded:
+        files.check_private(path, flag)
+    cert = files.check_pair(cert_path, "%s client-certificate" % flag, key_path, "%s client-key" % flag)
+    identity = files.subject_cn_o(cert)
+    log.ok("%s %s: kubeconfig for %s as CN=%s O=%s" % (flag, path, server, identity[0], ",".join(identity[1])))
+    return Kubeconfig(path, server, ca_data.decode("ascii"), cert_path, key_path, identity)
