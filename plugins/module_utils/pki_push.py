@@ -1,0 +1,75 @@
+# Copyright (c) kubebin.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Push a set of small files (certificates, keys, kubeconfigs) to a host: write only what differs."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from ansible_collections.kubebin.cluster.plugins.module_utils import pki_fs as fs
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError
+
+
+def normalize_entries(files):
+    """Validate and de-duplicate by destination (the same file may come from two sets)."""
+    by_dest = {}
+    for index, entry in enumerate(files):
+        dest = entry.get("dest")
+        if not dest or not os.path.isabs(dest):
+            raise PkiError("files[%d]: dest must be an absolute path, got %r" % (index, dest))
+        content = entry.get("content")
+        if content is None:
+            raise PkiError("files[%d] (%s): content is required" % (index, dest))
+        mode = entry.get("mode")
+        if isinstance(mode, str):
+            try:
+                mode = int(mode, 8)
+            except ValueError:
+                raise PkiError("files[%d] (%s): mode %r is not octal" % (index, dest, entry.get("mode")))
+        if not isinstance(mode, int) or mode < 0 or mode > 0o7777:
+            raise PkiError("files[%d] (%s): mode is required (octal string such as '0600')" % (index, dest))
+        norm = {"dest": os.path.normpath(dest), "content": content.encode("utf-8") if isinstance(content, str) else content,
+                "mode": mode, "owner": entry.get("owner"), "group": entry.get("group")}
+        previous = by_dest.get(norm["dest"])
+        if previous is not None and previous != norm:
+            raise PkiError("files[%d]: %s is listed twice with different content or attributes" % (index, dest))
+        by_dest[norm["dest"]] = norm
+    return [by_dest[k] for k in sorted(by_dest)]
+
+
+def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None):
+    """Write each file whose content differs (atomically); fix mode/owner/group of the others.
+
+    set_attrs(path, mode, owner, group) -> changed; the module passes its
+    set_fs_attributes_if_different, tests the default (mode only).
+    """
+    if set_attrs is None:
+        def set_attrs(path, mode, owner, group):
+            if check_mode:
+                return stat.S_IMODE(os.stat(path).st_mode) != mode
+            return fs.fix_mode(path, mode)
+    entries = normalize_entries(files)
+    changed_paths, created_dirs = [], []
+    for entry in entries:
+        directory = os.path.dirname(entry["dest"])
+        if not os.path.isdir(directory) and directory not in created_dirs:
+            created_dirs.append(directory)
+            if not check_mode:
+                fs.ensure_dir(directory, dir_mode)
+        current = fs.read_bytes(entry["dest"])
+        if current != entry["content"]:
+            changed_paths.append(entry["dest"])
+            if not check_mode:
+                fs.atomic_write(entry["dest"], entry["content"], entry["mode"])
+                set_attrs(entry["dest"], entry["mode"], entry["owner"], entry["group"])
+        elif set_attrs(entry["dest"], entry["mode"], entry["owner"], entry["group"]):
+            changed_paths.append(entry["dest"])
+    return {
+        "changed": bool(changed_paths or created_dirs),
+        "changed_paths": changed_paths,
+        "created_dirs": created_dirs,
+        "files": len(entries),
+        "diff": {"before": {"changed_paths": []}, "after": {"changed_paths": changed_paths}},
+    }

@@ -1,0 +1,228 @@
+#!/usr/bin/python
+# Copyright (c) kubebin.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: pki
+short_description: Ensure a whole set of CAs and leaf certificates in one directory
+version_added: 0.1.0
+description:
+  - Makes O(path) hold every CA and leaf certificate of O(certificates), in one call.
+  - Each entry becomes C(<path>/<name>.crt) (mode 0644) and C(<path>/<name>.key) (mode 0600);
+    directories are created with mode 0700.
+  - A CA (an entry without O(certificates[].ca)) is created when missing and otherwise never
+    regenerated, unless O(rotate_ca=true). An unusable existing CA is an error, not a reason to
+    replace it.
+  - A leaf is re-issued only when it is missing or unparsable, its key does not match or is of
+    another algorithm, it is not signed by the current CA, its subject, SANs or usages differ from
+    the spec, or it expires within O(renew_before_days). Its key is kept when still valid.
+  - Every entry is validated before anything is written; bad input fails naming the entry and field.
+  - Keys are generated in parallel threads.
+author: kubebin maintainers (@kubebin)
+requirements:
+  - cryptography >= 40.0
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would be created or renewed, and why.
+  diff_mode:
+    support: full
+    description: Subject, SANs and notAfter before and after, per changed certificate. Never key material.
+options:
+  path:
+    description: Directory of the PKI (created with mode 0700).
+    type: path
+    required: true
+  certificates:
+    description: The certificates of the PKI. CAs and leaves may appear in any order.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Relative path without extension, for example V(etcd/members/etcd1/server).
+        type: str
+        required: true
+      ca:
+        description: Name of the issuing CA entry of the same list. Absent or null makes a self-signed CA.
+        type: str
+      common_name:
+        description: Subject CN.
+        type: str
+        required: true
+      organizations:
+        description: Subject O values.
+        type: list
+        elements: str
+        default: []
+      key_usage:
+        description:
+          - Key usages (critical extension).
+          - Default for a CA V(digital_signature), V(key_cert_sign), V(crl_sign); for a leaf
+            V(digital_signature), V(key_encipherment).
+        type: list
+        elements: str
+        choices: [digital_signature, content_commitment, key_encipherment, data_encipherment, key_agreement, key_cert_sign, crl_sign]
+      extended_key_usage:
+        description: Extended key usages.
+        type: list
+        elements: str
+        choices: [server_auth, client_auth]
+        default: []
+      dns_names:
+        description: DNS subject alternative names.
+        type: list
+        elements: str
+        default: []
+      ip_addresses:
+        description: IP subject alternative names (IPv4 or IPv6).
+        type: list
+        elements: str
+        default: []
+      key_algorithm:
+        description: Key algorithm of this entry; defaults to O(key_algorithm).
+        type: str
+        choices: [rsa2048, rsa3072, rsa4096, ecdsa-p256, ecdsa-p384]
+      validity_days:
+        description: Validity; defaults to O(ca_validity_days) or O(leaf_validity_days). A leaf may not outlive its CA.
+        type: int
+  key_algorithm:
+    description: Default key algorithm.
+    type: str
+    default: rsa2048
+    choices: [rsa2048, rsa3072, rsa4096, ecdsa-p256, ecdsa-p384]
+  ca_validity_days:
+    description: Default validity of a CA.
+    type: int
+    default: 3650
+  leaf_validity_days:
+    description: Default validity of a leaf certificate.
+    type: int
+    default: 365
+  renew_before_days:
+    description: A leaf that expires within this many days is re-issued.
+    type: int
+    default: 30
+  rotate_ca:
+    description: Regenerate every CA (new key and certificate), and so re-issue every leaf. Never implicit.
+    type: bool
+    default: false
+  workers:
+    description: Threads generating keys; default the number of CPUs (at most 8).
+    type: int
+notes:
+  - Keys are written in the traditional PEM format (C(RSA PRIVATE KEY) / C(EC PRIVATE KEY)).
+seealso:
+  - module: kubebin.cluster.kubeconfig
+  - module: kubebin.cluster.pki_files
+"""
+
+EXAMPLES = r"""
+- name: Ensure the cluster PKI on the controller
+  kubebin.cluster.pki:
+    path: "{{ kubebin_pki_dir }}"
+    certificates:
+      - name: etcd/ca
+        common_name: etcd-ca
+      - name: etcd/members/etcd1/server
+        ca: etcd/ca
+        common_name: etcd1
+        extended_key_usage: [server_auth, client_auth]
+        dns_names: [etcd1, localhost]
+        ip_addresses: [10.0.0.11, 127.0.0.1, "::1"]
+    renew_before_days: 30
+  delegate_to: localhost
+  run_once: true
+"""
+
+RETURN = r"""
+certificates:
+  description: Per certificate name, its status (V(created), V(renewed), V(unchanged)), the reason and its notAfter.
+  returned: success
+  type: dict
+  sample:
+    apiserver:
+      status: renewed
+      reason: SANs differ
+      not_after: "2027-11-22T03:03:45+00:00"
+summary:
+  description: Counts per status and the soonest expiry.
+  returned: success
+  type: dict
+  sample:
+    created: 0
+    renewed: 1
+    unchanged: 40
+    total: 41
+    soonest_expiry:
+      name: apiserver
+      not_after: "2027-11-22T03:03:45+00:00"
+      days_left: 364
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_engine import ensure_pki
+
+ALGORITHMS = list(pki_crypto.KEY_ALGORITHMS)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            certificates=dict(type="list", elements="dict", required=True, options=dict(
+                name=dict(type="str", required=True),
+                ca=dict(type="str"),
+                common_name=dict(type="str", required=True),
+                organizations=dict(type="list", elements="str", default=[]),
+                key_usage=dict(type="list", elements="str", choices=list(pki_crypto.KEY_USAGES)),
+                extended_key_usage=dict(type="list", elements="str", default=[], choices=list(pki_crypto.EXTENDED_KEY_USAGES)),
+                dns_names=dict(type="list", elements="str", default=[]),
+                ip_addresses=dict(type="list", elements="str", default=[]),
+                key_algorithm=dict(type="str", choices=ALGORITHMS),
+                validity_days=dict(type="int"),
+            )),
+            key_algorithm=dict(type="str", default="rsa2048", choices=ALGORITHMS),
+            ca_validity_days=dict(type="int", default=3650),
+            leaf_validity_days=dict(type="int", default=365),
+            renew_before_days=dict(type="int", default=30),
+            rotate_ca=dict(type="bool", default=False),
+            workers=dict(type="int"),
+        ),
+        supports_check_mode=True,
+    )
+    if not pki_crypto.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki_crypto.CRYPTOGRAPHY_IMPORT_ERROR))
+    params = module.params
+
+    def set_mode(path, mode):
+        file_args = module.load_file_common_arguments({"path": path, "mode": mode})
+        return module.set_fs_attributes_if_different(file_args, False)
+
+    try:
+        result = ensure_pki(
+            params["path"], params["certificates"], key_algorithm=params["key_algorithm"],
+            ca_validity_days=params["ca_validity_days"], leaf_validity_days=params["leaf_validity_days"],
+            renew_before_days=params["renew_before_days"], rotate_ca=params["rotate_ca"],
+            check_mode=module.check_mode, workers=params["workers"], set_mode=set_mode)
+    except pki_crypto.PkiError as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # unexpected: keep the traceback for the bug report
+        module.fail_json(msg="pki failed: %s" % exc, exception=traceback.format_exc())
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Distribution: files pushed only when content or mode differ, atomically, dirs 0700."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_push import push_files
+from pki_helpers import snapshot
+
+
+def files(root, crt="CERT\n"):
+    return [
+        {"dest": str(root / "pki/ca.crt"), "content": crt, "mode": "0644"},
+        {"dest": str(root / "pki/etcd/server.key"), "content": "KEY\n", "mode": 0o600},
+        {"dest": str(root / "pki/ca.crt"), "content": crt, "mode": "0644"},  # same file from a second set
+    ]
+
+
+def test_push_writes_then_is_quiet(tmp_path):
+    first = push_files(files(tmp_path))
+    assert first["changed"] and sorted(first["changed_paths"]) == [str(tmp_path / "pki/ca.crt"), str(tmp_path / "pki/etcd/server.key")]
+    assert first["files"] == 2
+    assert stat.S_IMODE(os.stat(tmp_path / "pki/etcd").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "pki/etcd/server.key").st_mode) == 0o600
+    before = snapshot(str(tmp_path))
+    again = push_files(files(tmp_path))
+    assert not again["changed"] and again["changed_paths"] == []
+    assert snapshot(str(tmp_path)) == before
+
+
+def test_push_changes_only_what_differs_and_check_mode_writes_nothing(tmp_path):
+    push_files(files(tmp_path))
+    os.chmod(tmp_path / "pki/etcd/server.key", 0o644)
+    before = snapshot(str(tmp_path))
+    check = push_files(files(tmp_path, crt="NEW\n"), check_mode=True)
+    assert sorted(check["changed_paths"]) == [str(tmp_path / "pki/ca.crt"), str(tmp_path / "pki/etcd/server.key")]
+    assert snapshot(str(tmp_path)) == before
+    real = push_files(files(tmp_path, crt="NEW\n"))
+    assert sorted(real["changed_paths"]) == sorted(check["changed_paths"])
+    assert (tmp_path / "pki/ca.crt").read_text() == "NEW\n"
+    assert stat.S_IMODE(os.stat(tmp_path / "pki/etcd/server.key").st_mode) == 0o600
+    assert not [n for n in os.listdir(tmp_path / "pki") if n.startswith(".")]  # no temporary files left
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"dest": "relative/ca.crt", "content": "x", "mode": "0644"}, "dest must be an absolute path"),
+    ({"dest": "/x/ca.crt", "content": "x", "mode": "rw"}, "is not octal"),
+])
+def test_bad_entries(entry, message):
+    with pytest.raises(PkiError, match=message):
+        push_files([entry])
+
+
+def test_conflicting_duplicates_are_refused(tmp_path):
+    entries = files(tmp_path)
+    entries[2] = dict(entries[2], content="OTHER\n")
+    with pytest.raises(PkiError, match="listed twice"):
+        push_files(entries)
+    assert not (tmp_path / "pki").exists()

@@ -1,0 +1,159 @@
+"""The real playbooks and roles: pki.yml on the controller, the certs role pushing to hosts,
+pki_check_expiry.yml reading them back. Hosts use the local connection, each with its own root."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from pki_helpers import REPO, find_tool, snapshot
+
+DISTRIBUTE = """
+- name: Distribute like site.yml --tags certs
+  hosts: k8s_cluster:etcd
+  gather_facts: false
+  tasks:
+    - name: Push this host's files
+      ansible.builtin.include_role:
+        name: kubebin.cluster.certs
+      vars:
+        certs_notify: test_restart
+  handlers:
+    - name: Record that the caller's handler ran
+      ansible.builtin.copy:
+        dest: "{{ test_root }}/{{ inventory_hostname }}.notified"
+        content: "x"
+        mode: "0644"
+      listen: test_restart
+"""
+
+
+def inventory(root, extra_sans=("api.example.test",)):
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+
+    def host(ip):
+        return dict(local, ip=ip)
+    return {"all": {
+        "vars": {"test_root": str(root), "kubebin_pki_dir": str(root / "pki"), "kubebin_pki_key_algorithm": "ecdsa-p256",
+                 "kubebin_apiserver_extra_sans": list(extra_sans),
+                 "kubebin_config_dir": "{{ test_root }}/{{ inventory_hostname }}/etc/kubernetes",
+                 "kubebin_remote_pki_dir": "{{ test_root }}/{{ inventory_hostname }}/etc/kubernetes/pki"},
+        "children": {
+            "etcd": {"hosts": {"cp1": host("10.0.0.11"), "cp2": host("10.0.0.12"), "e3": host("10.0.0.13")}},
+            "k8s_cluster": {"children": {
+                "kube_control_plane": {"hosts": {"cp1": None, "cp2": None}},
+                "kube_node": {"hosts": {"cp1": None, "w1": dict(local, ansible_host="10.0.0.21")}},
+            }},
+        }}}
+
+
+def playbook(root, path, *args, inv=None):
+    inv_path = root / "hosts.yml"
+    inv_path.write_text(yaml.safe_dump(inv or inventory(root)))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_STDOUT_CALLBACK="default")
+    return subprocess.run([find_tool("ansible-playbook"), "-i", str(inv_path), str(path)] + list(args),
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def recap(output):
+    return {h: (int(ok), int(ch), int(failed)) for h, ok, ch, failed in
+            re.findall(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output, re.M)}
+
+
+def host_files(root, host):
+    base = root / host / "etc" / "kubernetes"
+    return {os.path.relpath(os.path.join(d, f), base) for d, _s, fs in os.walk(base) for f in fs}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("play")
+    result = playbook(root, os.path.join(REPO, "playbooks", "pki.yml"))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return root, result
+
+
+def test_pki_playbook_generates_everything_from_the_inventory_alone(generated):
+    root, result = generated
+    pki = root / "pki"
+    assert stat.S_IMODE(os.stat(pki).st_mode) == 0o700
+    names = set(snapshot(str(pki)))
+    for expected in ("ca.key", "etcd/ca.key", "front-proxy-ca.key", "apiserver.crt", "etcd/members/e3/peer.crt",
+                     "nodes/w1/kubelet.conf", "nodes/cp1/kubelet-client.key", "sa.key", "sa.pub", "encryption-config.yaml",
+                     "admin.conf", "super-admin.conf", "controller-manager.conf", "scheduler.conf", "kube-proxy.conf"):
+        assert expected in names, expected
+    assert not any(n.startswith("nodes/cp2") for n in names)  # cp2 runs no kubelet
+    # local connection everywhere, but nothing ran for any host other than the run_once on localhost:
+    assert not any((root / h).exists() for h in ("cp1", "cp2", "e3", "w1"))
+
+
+def test_pki_playbook_rerun_changes_nothing(generated):
+    root, _result = generated
+    before = snapshot(str(root / "pki"))
+    result = playbook(root, os.path.join(REPO, "playbooks", "pki.yml"))
+    assert result.returncode == 0
+    assert all(changed == 0 for _ok, changed, _f in recap(result.stdout).values()), result.stdout[-2000:]
+    assert snapshot(str(root / "pki")) == before
+
+
+def test_pki_playbook_check_mode_writes_nothing(tmp_path):
+    result = playbook(tmp_path, os.path.join(REPO, "playbooks", "pki.yml"), "--check", "--diff")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert not (tmp_path / "pki").exists()
+    assert "PRIVATE KEY" not in result.stdout
+
+
+def test_pki_playbook_bad_san_fails_naming_the_field_and_writes_nothing(tmp_path):
+    result = playbook(tmp_path, os.path.join(REPO, "playbooks", "pki.yml"), inv=inventory(tmp_path, extra_sans=["bad san!"]))
+    assert result.returncode != 0
+    assert "kubebin_apiserver_extra_sans[0]" in result.stdout
+    assert not (tmp_path / "pki").exists()
+
+
+def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
+    root, _result = generated
+    (root / "distribute.yml").write_text(DISTRIBUTE)
+    result = playbook(root, root / "distribute.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    control_plane = {"pki/ca.crt", "pki/ca.key", "pki/apiserver.crt", "pki/apiserver.key", "pki/apiserver-kubelet-client.crt",
+                     "pki/apiserver-kubelet-client.key", "pki/apiserver-etcd-client.crt", "pki/apiserver-etcd-client.key",
+                     "pki/front-proxy-client.crt", "pki/front-proxy-client.key", "pki/front-proxy-ca.crt", "pki/sa.key",
+                     "pki/sa.pub", "pki/encryption-config.yaml", "pki/etcd/ca.crt", "admin.conf", "super-admin.conf",
+                     "controller-manager.conf", "scheduler.conf"}
+    etcd = {"pki/etcd/ca.crt", "pki/etcd/server.crt", "pki/etcd/server.key", "pki/etcd/peer.crt", "pki/etcd/peer.key",
+            "pki/etcd/healthcheck-client.crt", "pki/etcd/healthcheck-client.key"}
+    node = {"pki/ca.crt", "pki/kubelet.crt", "pki/kubelet.key", "kubelet.conf", "kube-proxy.conf"}
+    assert host_files(root, "cp1") == control_plane | etcd | node
+    assert host_files(root, "cp2") == control_plane | etcd
+    assert host_files(root, "e3") == etcd
+    assert host_files(root, "w1") == node
+    for host in ("cp1", "cp2", "e3", "w1"):  # etcd and front-proxy CA keys never leave the controller
+        assert not {"pki/etcd/ca.key", "pki/front-proxy-ca.key"} & host_files(root, host)
+        assert (root / (host + ".notified")).exists()
+    pki = root / "pki"
+    assert (root / "e3/etc/kubernetes/pki/etcd/peer.key").read_bytes() == (pki / "etcd/members/e3/peer.key").read_bytes()
+    assert (root / "w1/etc/kubernetes/kubelet.conf").read_bytes() == (pki / "nodes/w1/kubelet.conf").read_bytes()
+    assert stat.S_IMODE(os.stat(root / "w1/etc/kubernetes/pki/kubelet.key").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(root / "w1/etc/kubernetes/pki").st_mode) == 0o700
+    assert "BEGIN" not in result.stdout  # contents are not logged
+
+    for host in ("cp1", "cp2", "e3", "w1"):
+        os.remove(root / (host + ".notified"))
+    again = playbook(root, root / "distribute.yml")
+    assert all(changed == 0 for _ok, changed, _f in recap(again.stdout).values()), again.stdout[-2000:]
+    assert not any((root / (h + ".notified")).exists() for h in ("cp1", "cp2", "e3", "w1"))
+
+    report = playbook(root, os.path.join(REPO, "playbooks", "pki_check_expiry.yml"))
+    assert report.returncode == 0, report.stdout[-3000:]
+    out = report.stdout
+    assert re.search(r"w1/etc/kubernetes/kubelet.conf \[client-certificate-data\] CN=system:node:w1,O=system:nodes: notAfter", out)
+    assert re.search(r"e3/etc/kubernetes/pki/etcd/peer.crt \[certificate\] CN=e3: notAfter", out)
+    assert "e3/etc/kubernetes/pki/etcd/ca.key" not in out
+    soonest = out[out.index("TASK [kubebin.cluster.certs : Report the soonest expiry of the cluster]"):]
+    assert re.search(r'"days_left": 36[45]', soonest), soonest[:1000]
