@@ -106,12 +106,11 @@ kubeconfigs:
       client_not_after: "2027-11-22T03:03:45+00:00"
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_kubeconfig import ensure_kubeconfigs
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result
 
 
 def main():
@@ -138,17 +137,8 @@ def main():
         file_args = module.load_file_common_arguments({"path": path, "mode": mode})
         return module.set_fs_attributes_if_different(file_args, False)
 
-    try:
-        result = ensure_kubeconfigs(module.params["base_dir"], module.params["kubeconfigs"],
-                                    check_mode=module.check_mode, set_mode=set_mode)
-    except pki_crypto.PkiError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:
-        module.fail_json(msg="kubeconfig failed: %s" % exc, exception=traceback.format_exc())
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_result(module, "kubeconfig", lambda: ensure_kubeconfigs(
+        module.params["base_dir"], module.params["kubeconfigs"], check_mode=module.check_mode, set_mode=set_mode))
 
 
 if __name__ == "__main__":

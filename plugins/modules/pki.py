@@ -163,12 +163,11 @@ summary:
       days_left: 364
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_engine import ensure_pki
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result
 
 ALGORITHMS = list(pki_crypto.KEY_ALGORITHMS)
 
@@ -206,22 +205,11 @@ def main():
         file_args = module.load_file_common_arguments({"path": path, "mode": mode})
         return module.set_fs_attributes_if_different(file_args, False)
 
-    try:
-        result = ensure_pki(
-            params["path"], params["certificates"], key_algorithm=params["key_algorithm"],
-            ca_validity_days=params["ca_validity_days"], leaf_validity_days=params["leaf_validity_days"],
-            renew_before_days=params["renew_before_days"], rotate_ca=params["rotate_ca"],
-            check_mode=module.check_mode, workers=params["workers"], set_mode=set_mode)
-    except pki_crypto.PkiError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # unexpected: keep the traceback for the bug report
-        module.fail_json(msg="pki failed: %s" % exc, exception=traceback.format_exc())
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_result(module, "pki", lambda: ensure_pki(
+        params["path"], params["certificates"], key_algorithm=params["key_algorithm"],
+        ca_validity_days=params["ca_validity_days"], leaf_validity_days=params["leaf_validity_days"],
+        renew_before_days=params["renew_before_days"], rotate_ca=params["rotate_ca"],
+        check_mode=module.check_mode, workers=params["workers"], set_mode=set_mode))
 
 
 if __name__ == "__main__":

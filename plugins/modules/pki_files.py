@@ -88,11 +88,9 @@ files:
   sample: 12
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_push import push_files
 
 
@@ -123,16 +121,8 @@ def main():
         return module.set_fs_attributes_if_different(file_args, False)
 
     files = [dict(entry, mode=_mode(module, entry["mode"], "files[%d].mode" % i)) for i, entry in enumerate(module.params["files"])]
-    try:
-        result = push_files(files, _mode(module, module.params["dir_mode"], "dir_mode"), module.check_mode, set_attrs)
-    except pki_crypto.PkiError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:
-        module.fail_json(msg="pki_files failed: %s" % exc, exception=traceback.format_exc())
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    exit_with_result(module, "pki_files", lambda: push_files(
+        files, _mode(module, module.params["dir_mode"], "dir_mode"), module.check_mode, set_attrs))
 
 
 if __name__ == "__main__":
