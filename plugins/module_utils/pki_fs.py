@@ -20,11 +20,16 @@ def read_bytes(path):
 
 
 def ensure_dir(path, mode=0o700):
-    """Create path (and parents) with mode; tighten an existing directory to mode. True if changed."""
+    """Create PATH with MODE, and its missing parents likewise; tighten an existing PATH to MODE.
+
+    Directories that already existed above PATH are never touched: pushing /etc/kubernetes/pki
+    must not make /etc private. True if anything changed.
+    """
+    path = path.rstrip("/") or "/"
     changed = False
     if not os.path.isdir(path):
-        parent = os.path.dirname(path.rstrip("/"))
-        if parent and parent != path:
+        parent = os.path.dirname(path)
+        if parent and parent != path and not os.path.isdir(parent):
             ensure_dir(parent, mode)
         os.mkdir(path, mode)
         changed = True

@@ -35,3 +35,9 @@ def test_sysctl_persisted_and_applied(host, key):
     assert conf.mode == 0o644
     assert "%s = 1" % key in conf.content_string.splitlines()
     assert host.sysctl(key) == 1
+
+
+def test_etc_stays_readable_for_every_user(host):
+    # Pushing /etc/kubernetes/pki once made /etc itself 0700 (name resolution broke for non-root
+    # users); existing parent directories must keep their mode.
+    assert host.file("/etc").mode == 0o755
