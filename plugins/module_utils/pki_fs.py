@@ -1,7 +1,7 @@
 # Copyright (c) kubebin.cluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Small file helpers shared by the kubebin PKI modules: read, atomic write, mode fix-up."""
+"""Small file helpers shared by the collection's modules: read, atomic write, mode fix-up."""
 
 from __future__ import annotations
 

@@ -217,6 +217,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_fs import atomic_write
+
 CHUNK = 1024 * 1024
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 STAMP = ".verified.json"
@@ -248,22 +250,8 @@ def read_json(path):
         return None
 
 
-def write_atomic(path, data, mode=0o644):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_json_atomic(path, value):
-    write_atomic(path, json.dumps(value, indent=1, sort_keys=True).encode("utf-8"))
+    atomic_write(path, json.dumps(value, indent=1, sort_keys=True).encode("utf-8"), 0o644)
 
 
 def remove_quietly(path):
@@ -533,7 +521,7 @@ class Obtainer:
                     os.makedirs(os.path.dirname(dest), mode=0o755, exist_ok=True)
                     with archive.extractfile(member) as src:
                         copy_stream(src, dest, 0o644)
-                write_atomic(done, b"")
+                atomic_write(done, b"", 0o644)
         for root in (target, *sorted(os.path.join(target, d) for d in os.listdir(target))):
             if os.path.isfile(os.path.join(root, "manifest.json")):
                 return root
@@ -658,7 +646,7 @@ def export_bundle(module, export_dir, results, manifest):
         changed = True
         if not module.check_mode:
             os.makedirs(export_dir, mode=0o755, exist_ok=True)
-            write_atomic(path, data)
+            atomic_write(path, data, 0o644)
     return changed
 
 
