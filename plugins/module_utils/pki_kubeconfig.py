@@ -1,18 +1,24 @@
 # Copyright (c) kubebin.cluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Kubeconfigs with the CA, client certificate and key embedded, written only when they change."""
+"""Kubeconfigs with the CA and the client credentials embedded, written only when they change.
+
+The credentials are a client certificate and key, or a token (the TLS-bootstrap kubeconfig of a
+kubelet authenticates with a bootstrap token until it has its own certificate)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import re
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto as crypto
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_fs as fs
 
 KUBECONFIG_MODE = 0o600
+# A bearer token goes into an HTTP header: visible ASCII only.
+_TOKEN = re.compile(r"^[!-~]+$")
 
 _TEMPLATE = """apiVersion: v1
 kind: Config
@@ -31,8 +37,11 @@ preferences: {{}}
 users:
 - name: {user}
   user:
-    client-certificate-data: {cert}
+"""
+_CERT_USER = """    client-certificate-data: {cert}
     client-key-data: {key}
+"""
+_TOKEN_USER = """    token: {token}
 """
 
 
@@ -41,12 +50,17 @@ def _q(value):
     return json.dumps(str(value))
 
 
-def render(server, cluster_name, user, context, ca_pem, cert_pem, key_pem):
+def _b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def render(server, cluster_name, user, context, ca_pem, cert_pem=None, key_pem=None, token=None):
     """Kubeconfig text (bytes); deterministic for equal input, so bytes compare for "changed"."""
-    def b64(data):
-        return base64.b64encode(data).decode("ascii")
-    return _TEMPLATE.format(cluster=_q(cluster_name), server=_q(server), context=_q(context), user=_q(user),
-                            ca=b64(ca_pem), cert=b64(cert_pem), key=b64(key_pem)).encode("utf-8")
+    head = _TEMPLATE.format(cluster=_q(cluster_name), server=_q(server), context=_q(context), user=_q(user),
+                            ca=_b64(ca_pem))
+    if token is not None:
+        return (head + _TOKEN_USER.format(token=_q(token))).encode("utf-8")
+    return (head + _CERT_USER.format(cert=_b64(cert_pem), key=_b64(key_pem))).encode("utf-8")
 
 
 def _resolve(base_dir, path):
@@ -66,19 +80,35 @@ def ensure_kubeconfigs(base_dir, kubeconfigs, check_mode=False, set_mode=fs.fix_
     planned = []
     for index, entry in enumerate(kubeconfigs):
         label = "kubeconfigs[%d] (%s)" % (index, entry.get("path"))
-        for field in ("path", "server", "user", "ca_file", "client_cert_file", "client_key_file"):
+        token = entry.get("token")
+        credentials = ("ca_file",) if token else ("ca_file", "client_cert_file", "client_key_file")
+        for field in ("path", "server", "user") + credentials:
             if not entry.get(field) or not isinstance(entry.get(field), str):
-                raise crypto.PkiError("%s: %s is required" % (label, field))
+                raise crypto.PkiError("%s: %s is required%s" % (
+                    label, field, " (or token)" if field.startswith("client_") else ""))
+        if token and (entry.get("client_cert_file") or entry.get("client_key_file")):
+            raise crypto.PkiError("%s: token and client_cert_file/client_key_file exclude each other" % label)
+        if token is not None and not _TOKEN.match(str(token)):
+            raise crypto.PkiError("%s: token must be printable ASCII without spaces" % label)
         if not entry["server"].startswith("https://"):
             raise crypto.PkiError("%s: server must be an https:// URL, got %r" % (label, entry["server"]))
         cluster = entry.get("cluster_name") or "kubernetes"
         context = entry.get("context") or "%s@%s" % (entry["user"], cluster)
-        sources = [_read(base_dir, entry[f], label, f, check_mode) for f in ("ca_file", "client_cert_file", "client_key_file")]
+        sources = [_read(base_dir, entry[f], label, f, check_mode) for f in credentials]
         path = _resolve(base_dir, entry["path"])
         info = {"server": entry["server"], "user": entry["user"], "cluster": cluster, "client_not_after": None}
         if None in sources:
             # Only in check mode: the certificates would be made by the same run.
             planned.append((path, None, info, "sources do not exist yet"))
+            continue
+        if token:
+            try:
+                crypto.load_cert(sources[0])
+            except Exception as exc:
+                raise crypto.PkiError("%s: cannot parse the CA (%s)" % (label, exc))
+            info["auth"] = "token"
+            content = render(entry["server"], cluster, entry["user"], context, sources[0], token=token)
+            planned.append((path, content, info, None))
             continue
         ca_pem, cert_pem, key_pem = sources
         try:
@@ -91,6 +121,7 @@ def ensure_kubeconfigs(base_dir, kubeconfigs, check_mode=False, set_mode=fs.fix_
             raise crypto.PkiError("%s: client_key_file does not match client_cert_file" % label)
         info["client_not_after"] = cert.not_valid_after_utc.isoformat()
         content = render(entry["server"], cluster, entry["user"], context, ca_pem, cert_pem, key_pem)
+        info["auth"] = "certificate"
         planned.append((path, content, info, None))
 
     seen = set()

@@ -30,6 +30,9 @@ DEFAULT_SETTINGS = {
     "key_algorithm": "rsa2048",
     "ca_validity_days": 3650,
     "leaf_validity_days": 365,
+    # Kubelets get their certificates by TLS bootstrapping: no per-node certificates here, one
+    # bootstrap kubeconfig (token auth) for all of them instead.
+    "kubelet_tls_bootstrap": False,
 }
 
 
@@ -125,7 +128,10 @@ def _url(host, port):
 
 
 def cluster_spec(hosts, settings=None):
-    """Return {"certificates": [...], "kubeconfigs": [...]} for the cluster (pki / kubeconfig module input)."""
+    """Return {"certificates": [...], "kubeconfigs": [...]} for the cluster (pki / kubeconfig module input).
+
+    In TLS-bootstrap mode also "bootstrap_kubeconfig": the kubeconfig entry without its token.
+    """
     cfg = dict(DEFAULT_SETTINGS)
     cfg.update({k: v for k, v in (settings or {}).items() if v is not None})
     by_group = {group: [] for group in CLUSTER_GROUPS}
@@ -177,7 +183,8 @@ def cluster_spec(hosts, settings=None):
         for kind in ("server", "peer"):
             certs.append(_leaf("etcd/members/%s/%s" % (name, kind), "etcd/ca", name, ["server_auth", "client_auth"],
                                dns=dns, ips=ips))
-    for host in by_group["kube_node"]:
+    tls_bootstrap = bool(cfg["kubelet_tls_bootstrap"])
+    for host in [] if tls_bootstrap else by_group["kube_node"]:
         name = host["name"]
         identity = "system:node:" + name
         certs.append(_leaf("nodes/%s/kubelet-client" % name, "ca", identity, ["client_auth"], orgs=["system:nodes"]))
@@ -200,8 +207,13 @@ def cluster_spec(hosts, settings=None):
         _kubeconfig("scheduler.conf", host_server, "system:kube-scheduler", "scheduler", cfg),
         _kubeconfig("kube-proxy.conf", host_server, "system:kube-proxy", "kube-proxy", cfg),
     ]
-    for host in by_group["kube_node"]:
+    for host in [] if tls_bootstrap else by_group["kube_node"]:
         name = host["name"]
         kubeconfigs.append(_kubeconfig("nodes/%s/kubelet.conf" % name, host_server, "system:node:" + name,
                                        "nodes/%s/kubelet-client" % name, cfg))
-    return {"certificates": certs, "kubeconfigs": kubeconfigs}
+    spec = {"certificates": certs, "kubeconfigs": kubeconfigs}
+    if tls_bootstrap:
+        # The token itself is a secret made by the PKI run (pki_secrets.ensure_bootstrap_token).
+        spec["bootstrap_kubeconfig"] = {"path": "bootstrap-kubelet.conf", "cluster_name": cfg["cluster_name"],
+                                        "server": host_server, "user": "kubelet-bootstrap", "ca_file": "ca.crt"}
+    return spec

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: kubeconfig
-short_description: Write kubeconfigs with the CA, client certificate and key embedded
+short_description: Write kubeconfigs with the CA and client credentials embedded
 version_added: 0.1.0
 description:
   - Writes every kubeconfig of O(kubeconfigs) in one call (one cluster, one user, one context each),
     with the CA, client certificate and client key embedded as C(*-data) fields.
+  - An entry with O(kubeconfigs[].token) authenticates with that token instead of a certificate
+    (the TLS-bootstrap kubeconfig of a kubelet).
   - Files are mode 0600 and written atomically, and only when their content would change.
   - Every entry is validated (files readable and parsable, client key matching the certificate)
     before anything is written.
@@ -59,13 +61,16 @@ options:
         type: path
         required: true
       client_cert_file:
-        description: PEM client certificate to embed.
+        description: PEM client certificate to embed. Required unless O(kubeconfigs[].token) is set.
         type: path
-        required: true
       client_key_file:
         description: PEM client key to embed; must match O(kubeconfigs[].client_cert_file).
         type: path
-        required: true
+      token:
+        description:
+          - Bearer token for the user instead of a client certificate and key (for example a bootstrap
+            token C(abcdef.0123456789abcdef)). Excludes O(kubeconfigs[].client_cert_file).
+        type: str
 seealso:
   - module: kubebin.cluster.pki
 """
@@ -103,6 +108,7 @@ kubeconfigs:
       server: https://10.0.0.10:6443
       user: kubernetes-admin
       cluster: kubebin
+      auth: certificate
       client_not_after: "2027-11-22T03:03:45+00:00"
 """
 
@@ -124,8 +130,9 @@ def main():
                 user=dict(type="str", required=True),
                 context=dict(type="str"),
                 ca_file=dict(type="path", required=True),
-                client_cert_file=dict(type="path", required=True),
-                client_key_file=dict(type="path", required=True),
+                client_cert_file=dict(type="path"),
+                client_key_file=dict(type="path"),
+                token=dict(type="str", no_log=True),
             )),
         ),
         supports_check_mode=True,

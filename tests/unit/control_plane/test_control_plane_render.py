@@ -275,3 +275,18 @@ def test_switches_anonymous_off_extra_args_dual_stack_endpoint(tmp_path, referen
     assert not set(flags) - set(reference["flags"]["kube-controller-manager"])
     assert json.loads(rendered["cp1"]["values.json"])["api_proxy_enabled"] is False
     assert yaml.safe_load(rendered["cp1"]["kube-scheduler.yaml"])["percentageOfNodesToScore"] == 50
+
+
+def test_tls_bootstrap_mode_turns_on_token_auth_and_the_token_controllers(tmp_path, reference):
+    rendered = render(tmp_path, "bootstrap", {"kubebin_kubelet_tls_bootstrap": True}, limit="cp1")
+    apiserver = dict(unit_flags(rendered["cp1"]["kube-apiserver.service"])[1])
+    assert apiserver["--enable-bootstrap-token-auth"] == "true"
+    manager = dict(unit_flags(rendered["cp1"]["kube-controller-manager.service"])[1])
+    # bootstrapsigner signs the cluster-info ConfigMap, tokencleaner deletes expired tokens; both
+    # are off in the upstream default set.
+    assert manager["--controllers"] == "*,bootstrapsigner,tokencleaner"
+    assert manager["--cluster-signing-key-file"].endswith("/ca.key")
+    assert not set(manager) - set(reference["flags"]["kube-controller-manager"])
+    default = render(tmp_path, "default-mode", {}, limit="cp1")
+    assert "--enable-bootstrap-token-auth" not in dict(unit_flags(default["cp1"]["kube-apiserver.service"])[1])
+    assert "--controllers" not in dict(unit_flags(default["cp1"]["kube-controller-manager.service"])[1])

@@ -228,6 +228,20 @@ def test_kubelet_cgroup_v1_refusal_kept_when_asked(tmp_path):
     assert exec_flags(read(str(tmp_path), "cp1", "kubelet.service"))["--node-labels"] == "zone=a"
 
 
+def test_kubelet_tls_bootstrap_mode(tmp_path):
+    render(str(tmp_path), extra={"kubebin_kubelet_tls_bootstrap": True})
+    for host in HOSTS:
+        config = yaml.safe_load(read(str(tmp_path), host, "kubelet-config.yaml"))
+        assert set(config) <= componentconfig.KUBELET_FIELDS
+        assert (config["rotateCertificates"], config["serverTLSBootstrap"]) == (True, True)
+        assert "tlsCertFile" not in config and "tlsPrivateKeyFile" not in config
+        assert config["authentication"]["x509"] == {"clientCAFile": "/etc/kubernetes/pki/ca.crt"}
+        flags = exec_flags(read(str(tmp_path), host, "kubelet.service"))
+        assert set(flags) <= set(FLAGS["flags"]["kubelet"]) and not set(flags) & set(FLAGS["deprecated"]["kubelet"])
+        assert flags["--bootstrap-kubeconfig"] == "/etc/kubernetes/bootstrap-kubelet.conf"
+        assert flags["--kubeconfig"] == "/etc/kubernetes/kubelet.conf"
+
+
 # --- kube-proxy ---------------------------------------------------------------------------
 
 def test_kube_proxy_config_and_flags(out):

@@ -157,3 +157,22 @@ def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
     assert "e3/etc/kubernetes/pki/etcd/ca.key" not in out
     soonest = out[out.index("TASK [kubebin.cluster.certs : Report the soonest expiry of the cluster]"):]
     assert re.search(r'"days_left": 36[45]', soonest), soonest[:1000]
+
+
+def test_tls_bootstrap_mode_pushes_nodes_only_the_token_kubeconfig(tmp_path):
+    """pki.yml and the certs role with kubebin_kubelet_tls_bootstrap: no node keys anywhere."""
+    inv = inventory(tmp_path)
+    inv["all"]["vars"]["kubebin_kubelet_tls_bootstrap"] = True
+    result = playbook(tmp_path, os.path.join(REPO, "playbooks", "pki.yml"), inv=inv)
+    assert result.returncode == 0, result.stdout[-3000:]
+    names = set(snapshot(str(tmp_path / "pki")))
+    assert {"bootstrap-token.yaml", "bootstrap-kubelet.conf"} <= names
+    assert not any(n.startswith("nodes/") for n in names)
+    (tmp_path / "distribute.yml").write_text(DISTRIBUTE)
+    result = playbook(tmp_path, tmp_path / "distribute.yml", inv=inv)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert host_files(tmp_path, "w1") == {"pki/ca.crt", "bootstrap-kubelet.conf", "kube-proxy.conf"}
+    token = yaml.safe_load((tmp_path / "pki" / "bootstrap-token.yaml").read_text())["stringData"]
+    conf = yaml.safe_load((tmp_path / "w1/etc/kubernetes/bootstrap-kubelet.conf").read_text())
+    assert conf["users"][0]["user"] == {"token": "%s.%s" % (token["token-id"], token["token-secret"])}
+    assert token["token-secret"] not in result.stdout
