@@ -7,7 +7,24 @@ from __future__ import annotations
 
 import traceback
 
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError
+
+
+def require_cryptography(module):
+    """Fail the module the standard way when the cryptography package is missing."""
+    if not pki_crypto.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki_crypto.CRYPTOGRAPHY_IMPORT_ERROR))
+
+
+def mode_setter(module):
+    """set_mode(path, mode) -> changed, through Ansible's own attribute handling (also SELinux)."""
+    def set_mode(path, mode):
+        file_args = module.load_file_common_arguments({"path": path, "mode": mode})
+        return module.set_fs_attributes_if_different(file_args, False)
+    return set_mode
 
 
 def exit_with_result(module, action, run):
@@ -23,9 +40,9 @@ def exit_with_result(module, action, run):
         module.fail_json(msg=str(exc))
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_json(msg="%s failed: %s" % (action, exc), exception=traceback.format_exc())
-    for warning in result.pop("warnings", []):
+    for warning in result.pop("warnings", []) + ([result.pop("warning")] if "warning" in result else []):
         module.warn(warning)
-    diff = result.pop("diff")
-    if module._diff:  # pylint: disable=protected-access
+    diff = result.pop("diff", None)
+    if module._diff and diff is not None:  # pylint: disable=protected-access
         result["diff"] = diff
     module.exit_json(**result)

@@ -93,11 +93,10 @@ expiration:
   sample: "2026-11-23T03:00:00Z"
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto, pki_secrets
+from ansible_collections.kubebin.cluster.plugins.module_utils import pki_secrets
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result, mode_setter
 
 
 def main():
@@ -116,19 +115,12 @@ def main():
     if module.params["ttl_hours"] < 0:
         module.fail_json(msg="ttl_hours must be >= 0")
 
-    def set_mode(path, mode):
-        return module.set_fs_attributes_if_different(module.load_file_common_arguments({"path": path, "mode": mode}), False)
+    set_mode = mode_setter(module)
 
     params = module.params
-    try:
-        result = pki_secrets.ensure_bootstrap_token(
-            params["path"], params["description"], params["usages"], params["groups"], params["ttl_hours"],
-            check_mode=module.check_mode, set_mode=set_mode)
-    except pki_crypto.PkiError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:
-        module.fail_json(msg="bootstrap_token failed: %s" % exc, exception=traceback.format_exc())
-    module.exit_json(**result)
+    exit_with_result(module, "bootstrap_token", lambda: pki_secrets.ensure_bootstrap_token(
+        params["path"], params["description"], params["usages"], params["groups"], params["ttl_hours"],
+        check_mode=module.check_mode, set_mode=set_mode))
 
 
 if __name__ == "__main__":

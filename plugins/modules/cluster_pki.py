@@ -160,27 +160,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 certificates:
-  description: Per certificate name, its status (V(created), V(renewed), V(unchanged)), the reason and its notAfter.
+  description: Per certificate name, its status, reason and notAfter, exactly as M(kubebin.cluster.pki) returns them.
   returned: success
   type: dict
-  sample:
-    apiserver:
-      status: renewed
-      reason: SANs differ
-      not_after: "2027-11-22T03:03:45+00:00"
+  sample: {apiserver: {status: renewed, reason: SANs differ, not_after: "2027-11-22T03:03:45+00:00"}}
 summary:
-  description: Certificate counts per status and the soonest expiry.
+  description: Certificate counts per status and the soonest expiry, as M(kubebin.cluster.pki) returns them.
   returned: success
   type: dict
-  sample:
-    created: 0
-    renewed: 1
-    unchanged: 40
-    total: 41
-    soonest_expiry:
-      name: apiserver
-      not_after: "2027-11-22T03:03:45+00:00"
-      days_left: 364
+  sample: {created: 0, renewed: 1, unchanged: 40, total: 41, soonest_expiry: {name: apiserver, days_left: 364}}
 kubeconfigs:
   description: Kubeconfigs written (or that would be) and how many there are.
   returned: success
@@ -205,11 +193,11 @@ bootstrap_token:
   sample: {status: created, reason: missing, token_id: abcdef, expiration: "2026-11-23T06:00:00Z"}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_cluster import ensure_cluster_pki
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result, mode_setter, require_cryptography
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_secrets import ENCRYPTION_PROVIDERS
 
 
@@ -240,18 +228,15 @@ def main():
             rotate_ca=dict(type="bool", default=False),
             encryption_provider=dict(type="str", default="aescbc", choices=list(ENCRYPTION_PROVIDERS)),
             bootstrap_token=dict(type="bool", default=False),
-            bootstrap_token_ttl_hours=dict(type="int", default=24),
+            bootstrap_token_ttl_hours=dict(type="int", default=24, no_log=False),
             workers=dict(type="int"),
         ),
         supports_check_mode=True,
     )
-    if not pki_crypto.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki_crypto.CRYPTOGRAPHY_IMPORT_ERROR))
+    require_cryptography(module)
     params = module.params
 
-    def set_mode(path, mode):
-        file_args = module.load_file_common_arguments({"path": path, "mode": mode})
-        return module.set_fs_attributes_if_different(file_args, False)
+    set_mode = mode_setter(module)
 
     exit_with_result(module, "cluster_pki", lambda: ensure_cluster_pki(
         params["path"], params["hosts"], params["settings"], renew_before_days=params["renew_before_days"],

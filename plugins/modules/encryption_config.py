@@ -74,11 +74,10 @@ key_name:
   sample: key1
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto, pki_secrets
+from ansible_collections.kubebin.cluster.plugins.module_utils import pki_secrets
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result, mode_setter
 
 
 def main():
@@ -94,18 +93,11 @@ def main():
     if not pki_secrets.HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
 
-    def set_mode(path, mode):
-        return module.set_fs_attributes_if_different(module.load_file_common_arguments({"path": path, "mode": mode}), False)
+    set_mode = mode_setter(module)
 
     params = module.params
-    try:
-        result = pki_secrets.ensure_encryption_config(params["path"], params["provider"], params["key_name"],
-                                                      params["resources"], module.check_mode, set_mode)
-    except pki_crypto.PkiError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:
-        module.fail_json(msg="encryption_config failed: %s" % exc, exception=traceback.format_exc())
-    module.exit_json(**result)
+    exit_with_result(module, "encryption_config", lambda: pki_secrets.ensure_encryption_config(
+        params["path"], params["provider"], params["key_name"], params["resources"], module.check_mode, set_mode))
 
 
 if __name__ == "__main__":

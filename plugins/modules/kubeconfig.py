@@ -112,11 +112,10 @@ kubeconfigs:
       client_not_after: "2027-11-22T03:03:45+00:00"
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_kubeconfig import ensure_kubeconfigs
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result, mode_setter, require_cryptography
 
 
 def main():
@@ -137,12 +136,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not pki_crypto.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki_crypto.CRYPTOGRAPHY_IMPORT_ERROR))
+    require_cryptography(module)
 
-    def set_mode(path, mode):
-        file_args = module.load_file_common_arguments({"path": path, "mode": mode})
-        return module.set_fs_attributes_if_different(file_args, False)
+    set_mode = mode_setter(module)
 
     exit_with_result(module, "kubeconfig", lambda: ensure_kubeconfigs(
         module.params["base_dir"], module.params["kubeconfigs"], check_mode=module.check_mode, set_mode=set_mode))

@@ -163,11 +163,11 @@ summary:
       days_left: 364
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_engine import ensure_pki
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result, mode_setter, require_cryptography
 
 ALGORITHMS = list(pki_crypto.KEY_ALGORITHMS)
 
@@ -197,13 +197,10 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not pki_crypto.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki_crypto.CRYPTOGRAPHY_IMPORT_ERROR))
+    require_cryptography(module)
     params = module.params
 
-    def set_mode(path, mode):
-        file_args = module.load_file_common_arguments({"path": path, "mode": mode})
-        return module.set_fs_attributes_if_different(file_args, False)
+    set_mode = mode_setter(module)
 
     exit_with_result(module, "pki", lambda: ensure_pki(
         params["path"], params["certificates"], key_algorithm=params["key_algorithm"],

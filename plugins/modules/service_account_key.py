@@ -72,11 +72,10 @@ algorithm:
   sample: rsa2048
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result, mode_setter, require_cryptography
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_secrets import ensure_service_account_key
 
 
@@ -89,22 +88,12 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not pki_crypto.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki_crypto.CRYPTOGRAPHY_IMPORT_ERROR))
+    require_cryptography(module)
 
-    def set_mode(path, mode):
-        return module.set_fs_attributes_if_different(module.load_file_common_arguments({"path": path, "mode": mode}), False)
+    set_mode = mode_setter(module)
 
-    try:
-        result = ensure_service_account_key(module.params["path"], module.params["public_path"],
-                                            module.params["key_algorithm"], module.check_mode, set_mode)
-    except pki_crypto.PkiError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:
-        module.fail_json(msg="service_account_key failed: %s" % exc, exception=traceback.format_exc())
-    if "warning" in result:
-        module.warn(result.pop("warning"))
-    module.exit_json(**result)
+    exit_with_result(module, "service_account_key", lambda: ensure_service_account_key(
+        module.params["path"], module.params["public_path"], module.params["key_algorithm"], module.check_mode, set_mode))
 
 
 if __name__ == "__main__":
