@@ -13,6 +13,14 @@ from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError
 
 
+# Argument spec of the options in doc_fragments/pki.py.
+CERTIFICATE_RUN_ARGS = dict(
+    renew_before_days=dict(type="int", default=30),
+    rotate_ca=dict(type="bool", default=False),
+    workers=dict(type="int"),
+)
+
+
 def require_cryptography(module):
     """Fail the module the standard way when the cryptography package is missing."""
     if not pki_crypto.HAS_CRYPTOGRAPHY:

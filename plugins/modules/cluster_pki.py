@@ -22,8 +22,8 @@ description:
   - In TLS-bootstrap mode (O(settings.kubelet_tls_bootstrap)) nodes get no certificates here;
     instead a bootstrap token and C(bootstrap-kubelet.conf), which authenticates with it.
 author: kubebin maintainers (@kubebin)
-requirements:
-  - cryptography >= 40.0
+extends_documentation_fragment:
+  - kubebin.cluster.pki
 attributes:
   check_mode:
     support: full
@@ -113,14 +113,6 @@ options:
         description: Kubelets get their certificates by TLS bootstrapping instead of from this PKI.
         type: bool
         default: false
-  renew_before_days:
-    description: A leaf that expires within this many days is re-issued.
-    type: int
-    default: 30
-  rotate_ca:
-    description: Regenerate every CA and so re-issue every leaf. Never implicit.
-    type: bool
-    default: false
   encryption_provider:
     description: Provider of the secrets-encryption key, made once (changing it later is an error).
     type: str
@@ -134,9 +126,6 @@ options:
     description: Lifetime of a new bootstrap token in hours (0 means no expiration).
     type: int
     default: 24
-  workers:
-    description: Threads generating keys; default the number of CPUs (at most 8).
-    type: int
 notes:
   - Files made are those of the controller layout in C(docs/architecture.md).
 seealso:
@@ -197,7 +186,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_cluster import ensure_cluster_pki
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result, mode_setter, require_cryptography
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import (
+    CERTIFICATE_RUN_ARGS, exit_with_result, mode_setter, require_cryptography)
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_secrets import ENCRYPTION_PROVIDERS
 
 
@@ -224,12 +214,10 @@ def main():
                 leaf_validity_days=dict(type="int", default=365),
                 kubelet_tls_bootstrap=dict(type="bool", default=False),
             )),
-            renew_before_days=dict(type="int", default=30),
-            rotate_ca=dict(type="bool", default=False),
             encryption_provider=dict(type="str", default="aescbc", choices=list(ENCRYPTION_PROVIDERS)),
             bootstrap_token=dict(type="bool", default=False),
             bootstrap_token_ttl_hours=dict(type="int", default=24, no_log=False),
-            workers=dict(type="int"),
+            **CERTIFICATE_RUN_ARGS
         ),
         supports_check_mode=True,
     )

@@ -22,8 +22,8 @@ description:
   - Every entry is validated before anything is written; bad input fails naming the entry and field.
   - Keys are generated in parallel threads.
 author: kubebin maintainers (@kubebin)
-requirements:
-  - cryptography >= 40.0
+extends_documentation_fragment:
+  - kubebin.cluster.pki
 attributes:
   check_mode:
     support: full
@@ -102,17 +102,6 @@ options:
     description: Default validity of a leaf certificate.
     type: int
     default: 365
-  renew_before_days:
-    description: A leaf that expires within this many days is re-issued.
-    type: int
-    default: 30
-  rotate_ca:
-    description: Regenerate every CA (new key and certificate), and so re-issue every leaf. Never implicit.
-    type: bool
-    default: false
-  workers:
-    description: Threads generating keys; default the number of CPUs (at most 8).
-    type: int
 notes:
   - Keys are written in the traditional PEM format (C(RSA PRIVATE KEY) / C(EC PRIVATE KEY)).
 seealso:
@@ -167,7 +156,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_engine import ensure_pki
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result, mode_setter, require_cryptography
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import (
+    CERTIFICATE_RUN_ARGS, exit_with_result, mode_setter, require_cryptography)
 
 ALGORITHMS = list(pki_crypto.KEY_ALGORITHMS)
 
@@ -191,9 +181,7 @@ def main():
             key_algorithm=dict(type="str", default="rsa2048", choices=ALGORITHMS),
             ca_validity_days=dict(type="int", default=3650),
             leaf_validity_days=dict(type="int", default=365),
-            renew_before_days=dict(type="int", default=30),
-            rotate_ca=dict(type="bool", default=False),
-            workers=dict(type="int"),
+            **CERTIFICATE_RUN_ARGS
         ),
         supports_check_mode=True,
     )
