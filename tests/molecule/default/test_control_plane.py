@@ -193,7 +193,7 @@ def _quote(text):
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-@pytest.mark.parametrize("name", CONTROL_PLANE + NODES)
+@pytest.mark.parametrize("name", sorted(set(CONTROL_PLANE + NODES)))
 def test_proxy_listens_on_loopback_only(name):
     node = _host(name)
     assert node.service("haproxy.service").is_running
