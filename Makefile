@@ -73,6 +73,7 @@ bundle: venv ## the test bundle: real etcd, kubectl, containerd, runc, CNI plugi
 molecule: venv collection image bundle ## molecule scenarios on systemd hosts in containers
 	molecule test -s bad_input
 	molecule test -s default
+	molecule test -s tls_bootstrap
 	molecule test -s etcd
 
 clean: ## remove the virtualenv, caches and built tarballs

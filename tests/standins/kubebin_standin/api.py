@@ -5,14 +5,19 @@ taint the objects the collection creates. Emulated and not emulated: see docs/te
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import datetime
 import ipaddress
 import json
+import random
 import urllib.parse
 import uuid
 
 import yaml
+
+from . import csrapi, protobuf
 
 # (group, version) -> [(resource, kind, namespaced, short names)]
 RESOURCES = {
@@ -25,6 +30,10 @@ RESOURCES = {
     ("certificates.k8s.io", "v1"): [("certificatesigningrequests", "CertificateSigningRequest", False, ["csr"])],
 }
 BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# Subresources with their own semantics (anything else but `status` is 404).
+SUBRESOURCES = {("certificates.k8s.io", "certificatesigningrequests"): ("status", "approval")}
+# metadata.generateName suffixes (apimachinery's utilrand alphabet).
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _VERBS = ["create", "delete", "get", "list", "patch", "update"]
 JSON = "application/json"
 
@@ -162,14 +171,15 @@ class Api:
             obj["status"] = {"phase": "Active"}
         return obj
 
-    def handle(self, method: str, raw_path: str, content_type: str, body: bytes):
+    def handle(self, method: str, raw_path: str, content_type: str, body: bytes, user: dict | None = None):
+        """user: the authenticated requester {username, groups}; CSRs record it."""
         url = urllib.parse.urlsplit(raw_path)
         query = urllib.parse.parse_qs(url.query)
         target = parse_path(url.path)
         if target is None:
             return status(404, "NotFound", "the server could not find the requested resource (stand-in emulates only %s)" % url.path)
         group, version, resource, kind, namespaced, namespace, name, sub = target
-        if sub and sub != "status":
+        if sub and sub not in SUBRESOURCES.get((group, resource), ("status",)):
             return status(404, "NotFound", "subresource %s is not emulated by the stand-in" % sub)
         if namespaced and namespace and method in ("POST", "PUT", "PATCH") and self.store.get("", "namespaces", "", namespace) is None:
             return status(404, "NotFound", 'namespaces "%s" not found' % namespace, {"name": namespace, "kind": "namespaces"})
@@ -180,19 +190,25 @@ class Api:
             if not self.store.delete(*where):
                 return status(404, "NotFound", '%s "%s" not found' % (resource, name), {"name": name, "kind": resource})
             return status(200, "", "deleted", {"name": name, "kind": resource})
+        media = content_type.split(";", 1)[0].strip()
         try:
-            payload = yaml.safe_load(body.decode("utf-8")) if body else None
+            if media == "application/vnd.kubernetes.protobuf":
+                payload = protobuf.decode(body, kind)
+            else:
+                payload = yaml.safe_load(body.decode("utf-8")) if body else None
+        except protobuf.ProtobufError as exc:
+            return status(415, "UnsupportedMediaType", "%s (the stand-in decodes protobuf bodies only for CertificateSigningRequest)" % exc)
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             return status(400, "BadRequest", "request body does not parse: %s" % exc)
         if not isinstance(payload, dict):
             return status(400, "BadRequest", "request body must be an object")
         dry_run = "dryRun" in query
         if method == "POST" and not name:
-            return self._create(where, kind, _gv(group, version), payload, dry_run)
+            return self._create(where, kind, _gv(group, version), payload, dry_run, user)
         if method == "PUT" and name:
-            return self._update(where, kind, _gv(group, version), payload, dry_run)
+            return self._update(where, kind, _gv(group, version), payload, dry_run, sub)
         if method == "PATCH" and name:
-            return self._patch(where, kind, _gv(group, version), content_type, payload, dry_run)
+            return self._patch(where, kind, _gv(group, version), content_type, payload, dry_run, sub, user)
         return status(405, "MethodNotAllowed", "%s is not supported on %s" % (method, url.path))
 
     def _get(self, where, kind, version, query):
@@ -239,21 +255,47 @@ class Api:
                               "The range of valid IPs is %s" % (ip, ",".join(map(str, self.service_cidrs))))
         return None
 
-    def _create(self, where, kind, api_version, obj, dry_run):
+    @staticmethod
+    def _normalize(resource: str, obj: dict) -> tuple | None:
+        """Secrets are stored as `data` (base64), like the real apiserver: stringData is merged into
+        data on every write and never stored (so a re-applied stringData Secret is a change again)."""
+        if resource != "secrets":
+            return None
+        data = dict(obj.get("data") or {})
+        for key, value in data.items():
+            try:
+                base64.b64decode(value or "", validate=True)
+            except (binascii.Error, ValueError, TypeError):
+                return status(400, "BadRequest", "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data in data.%s" % key)
+        for key, value in (obj.pop("stringData", None) or {}).items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        if data:
+            obj["data"] = data
+        else:
+            obj.pop("data", None)
+        return None
+
+    def _create(self, where, kind, api_version, obj, dry_run, user=None):
         group, resource, namespace, _name = where
         meta = obj.setdefault("metadata", {})
         if namespace:
             meta.setdefault("namespace", namespace)
-        invalid = self._validate(where, kind, api_version, obj)
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + "".join(random.choices(_NAME_CHARS, k=5))
+        invalid = self._validate(where, kind, api_version, obj) or self._normalize(resource, obj)
         if invalid:
             return invalid
+        if resource == "certificatesigningrequests":
+            invalid = csrapi.prepare_create(obj, user)
+            if invalid:
+                return status(*invalid)
         full = (group, resource, namespace, meta["name"])
         if self.store.get(*full) is not None:
             return status(409, "AlreadyExists", '%s "%s" already exists' % (resource, meta["name"]), {"name": meta["name"], "kind": resource})
         obj = self._new(obj)
         return 201, obj if dry_run else self.store.put(*full, obj), JSON
 
-    def _update(self, where, kind, api_version, obj, dry_run):
+    def _update(self, where, kind, api_version, obj, dry_run, sub=""):
         current = self.store.get(*where)
         if current is None:
             return status(404, "NotFound", '%s "%s" not found' % (where[1], where[3]), {"name": where[3], "kind": where[1]})
@@ -268,15 +310,28 @@ class Api:
                           "please apply your changes to the latest version and try again" % (where[1], where[3]))
         for key in ("uid", "creationTimestamp"):
             obj["metadata"][key] = current["metadata"].get(key)
+        obj, invalid = self._prepare_update(where, current, obj, sub)
+        if invalid:
+            return invalid
         return 200, obj if dry_run else self.store.put(*where, obj), JSON
 
-    def _patch(self, where, kind, api_version, content_type, patch, dry_run):
+    def _prepare_update(self, where, current, obj, sub) -> tuple:
+        """Per-resource update semantics: (object to store, error or None)."""
+        invalid = self._normalize(where[1], obj)
+        if invalid:
+            return obj, invalid
+        if where[1] == "certificatesigningrequests":
+            obj, invalid = csrapi.prepare_update(current, obj, sub)
+            return obj, status(*invalid) if invalid else None
+        return obj, None
+
+    def _patch(self, where, kind, api_version, content_type, patch, dry_run, sub="", user=None):
         media = content_type.split(";", 1)[0].strip()
         current = self.store.get(*where)
         if media == "application/apply-patch+yaml":
             # Server-side apply without field ownership: create, or merge the applied fields in.
             if current is None:
-                return self._create(where[:3] + ("",), kind, api_version, patch, dry_run)
+                return self._create(where[:3] + ("",), kind, api_version, patch, dry_run, user)
         elif media not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
             return 415, status(415, "UnsupportedMediaType", "patch type %s is not emulated by the stand-in" % media)[1], JSON
         if current is None:
@@ -291,6 +346,10 @@ class Api:
         invalid = self._validate(where, kind, api_version, merged)
         if invalid:
             return invalid
+        merged, invalid = self._prepare_update(where, current, merged, sub)
+        if invalid:
+            return invalid
+        merged["metadata"].pop("resourceVersion", None)
         unchanged = dict(current, metadata={k: v for k, v in current["metadata"].items() if k != "resourceVersion"})
         if json.dumps(merged, sort_keys=True) == json.dumps(unchanged, sort_keys=True):
             return 200, current, JSON

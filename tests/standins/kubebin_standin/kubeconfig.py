@@ -7,8 +7,11 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import ssl
 import urllib.parse
+
+import yaml
 
 from . import files, log
 from .log import StandinError
@@ -17,8 +20,10 @@ from .log import StandinError
 class Kubeconfig:
     """What a component takes from its kubeconfig to reach the apiserver."""
 
-    def __init__(self, path: str, server: str, ca_pem: str, cert_path: str, key_path: str, identity: tuple) -> None:
+    def __init__(self, path: str, server: str, ca_pem: str, cert_path: str | None, key_path: str | None, identity: tuple,
+                 token: str | None = None) -> None:
         self.path = path
+        self.token = token
         self.server = server
         url = urllib.parse.urlsplit(server)
         self.host = url.hostname
@@ -32,8 +37,15 @@ class Kubeconfig:
         """Verify the server against the kubeconfig CA and host name; present the client certificate."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.load_verify_locations(cadata=self.ca_pem)
-        context.load_cert_chain(self.cert_path, self.key_path)
+        if self.cert_path:
+            context.load_cert_chain(self.cert_path, self.key_path)
         return context
+
+    def headers(self) -> dict:
+        return {"Authorization": "Bearer " + self.token} if self.token else {}
+
+    def who(self) -> str:
+        return "bootstrap token %s" % self.token.split(".")[0] if self.token else "client certificate CN=%s" % self.identity[0]
 
 
 def _named(items, name: str, what: str, path: str) -> dict:
@@ -63,8 +75,8 @@ def _material(section: dict, key: str, path: str, scratch_name: str) -> tuple:
     raise StandinError("kubeconfig %s: neither %s nor %s is set" % (path, key, data_key))
 
 
-def load(path: str, flag: str) -> Kubeconfig:
-    """Check a kubeconfig the way client-go would load it, plus our contract (client certificate auth)."""
+def _cluster(path: str, flag: str) -> tuple:
+    """(document, context, server URL, CA PEM bytes) of a kubeconfig."""
     doc = files.load_yaml(path, flag)
     if not isinstance(doc, dict) or doc.get("kind") != "Config" or doc.get("apiVersion") != "v1":
         raise StandinError("%s: %s is not a kubeconfig (want apiVersion v1, kind Config)" % (flag, path))
@@ -73,7 +85,6 @@ def load(path: str, flag: str) -> Kubeconfig:
         raise StandinError("%s: %s has no current-context" % (flag, path))
     context = _named(doc.get("contexts"), current, "context", path)
     cluster = _named(doc.get("clusters"), context.get("cluster", ""), "cluster", path)
-    user = _named(doc.get("users"), context.get("user", ""), "user", path)
     server = cluster.get("server", "")
     url = urllib.parse.urlsplit(server)
     if url.scheme != "https" or not url.hostname:
@@ -82,10 +93,57 @@ def load(path: str, flag: str) -> Kubeconfig:
         raise StandinError("%s: %s: insecure-skip-tls-verify is set; the server certificate must be verified" % (flag, path))
     _ca_path, ca_data, _embedded = _material(cluster, "certificate-authority", path, "ca.crt")
     files.check_ca_data(ca_data.decode("ascii", "replace"), "%s %s certificate-authority" % (flag, path))
+    return doc, context, server, ca_data
+
+
+_TOKEN_RE = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
+
+
+def load_bootstrap(path: str, flag: str) -> Kubeconfig:
+    """A bootstrap kubeconfig: server and CA like any kubeconfig, a user with a bootstrap token
+    (`<id>.<secret>`) and no client certificate. It holds a credential: not world-readable."""
+    doc, context, server, ca_data = _cluster(path, flag)
+    files.check_private(path, flag)
+    user = _named(doc.get("users"), context.get("user", ""), "user", path)
+    token = user.get("token")
+    if user.get("tokenFile") and not token:
+        token = files.read(user["tokenFile"], "%s tokenFile" % flag).decode("utf-8", "replace").strip()
+    if not token:
+        raise StandinError("%s: %s: user %r has no token; a bootstrap kubeconfig authenticates with a bootstrap token"
+                           % (flag, path, context.get("user")))
+    if not _TOKEN_RE.match(token):
+        raise StandinError("%s: %s: the token is not a bootstrap token <6 chars [a-z0-9]>.<16 chars [a-z0-9]>" % (flag, path))
+    if user.get("client-certificate") or user.get("client-certificate-data"):
+        raise StandinError("%s: %s: a bootstrap kubeconfig with a client certificate is not what the collection writes" % (flag, path))
+    log.ok("%s %s: bootstrap kubeconfig for %s with token %s.<secret>" % (flag, path, server, token.split(".")[0]))
+    return Kubeconfig(path, server, ca_data.decode("ascii"), None, None, ("system:bootstrap:" + token.split(".")[0], ["system:bootstrappers"]),
+                      token)
+
+
+def write_client(path: str, server: str, ca_pem: str, cert_key_path: str) -> None:
+    """The kubeconfig the kubelet writes after bootstrapping: its cert/key file from the cert dir
+    (client-go bootstrap writeKubeconfigFromBootstrapping)."""
+    doc = {"apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": "default-context",
+           "clusters": [{"name": "default-cluster", "cluster": {"server": server,
+                                                                "certificate-authority-data": base64.b64encode(ca_pem.encode()).decode()}}],
+           "contexts": [{"name": "default-context", "context": {"cluster": "default-cluster", "namespace": "default", "user": "default-auth"}}],
+           "users": [{"name": "default-auth", "user": {"client-certificate": cert_key_path, "client-key": cert_key_path}}]}
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(doc, handle, default_flow_style=False)
+    os.replace(tmp, path)
+    log.ok("wrote %s (client certificate and key: %s)" % (path, cert_key_path))
+
+
+def load(path: str, flag: str) -> Kubeconfig:
+    """Check a kubeconfig the way client-go would load it, plus our contract (client certificate auth)."""
+    doc, context, server, ca_data = _cluster(path, flag)
+    user = _named(doc.get("users"), context.get("user", ""), "user", path)
     if user.get("token") or user.get("tokenFile") or user.get("exec") or user.get("auth-provider"):
         if not (user.get("client-certificate") or user.get("client-certificate-data")):
-            raise StandinError("%s: %s: user %r has no client certificate; this stand-in only supports client-certificate "
-                               "authentication (what the collection issues)" % (flag, path, context.get("user")))
+            raise StandinError("%s: %s: user %r has no client certificate; components authenticate with client certificates "
+                               "(what the collection issues; only the kubelet's --bootstrap-kubeconfig has a token)" % (flag, path, context.get("user")))
     cert_path, _cert, _c = _material(user, "client-certificate", path, "client.crt")
     key_path, _key, key_embedded = _material(user, "client-key", path, "client.key")
     if key_embedded:

@@ -188,7 +188,7 @@ def _retryable(exc: Exception) -> bool:
 def get(kubecfg, path: str, timeout: float = 10.0) -> tuple:
     conn = http.client.HTTPSConnection(kubecfg.host, kubecfg.port, context=kubecfg.ssl_context(), timeout=timeout)
     try:
-        conn.request("GET", path, headers={"Accept": "application/json, */*", "User-Agent": "kubebin-standin"})
+        conn.request("GET", path, headers=dict({"Accept": "application/json, */*", "User-Agent": "kubebin-standin"}, **kubecfg.headers()))
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -199,7 +199,8 @@ def request_json(kubecfg, method: str, path: str, body=None, timeout: float = 10
     conn = http.client.HTTPSConnection(kubecfg.host, kubecfg.port, context=kubecfg.ssl_context(), timeout=timeout)
     try:
         payload = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=payload, headers={"Content-Type": "application/json", "Accept": "application/json"})
+        headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "kubebin-standin"}
+        conn.request(method, path, body=payload, headers=dict(headers, **kubecfg.headers()))
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -218,16 +219,16 @@ def wait_healthz(kubecfg, what: str) -> None:
             if not _retryable(exc):
                 reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
                 raise StandinError("%s: TLS with %s failed: %s (server certificate checked against the kubeconfig CA and "
-                                   "host %r; client certificate CN=%s)" % (what, kubecfg.server, reason, kubecfg.host, kubecfg.identity[0])) from None
+                                   "host %r; %s)" % (what, kubecfg.server, reason, kubecfg.host, kubecfg.who())) from None
             last = "%s: %s" % (type(exc).__name__, exc)
         else:
             if status == 200:
-                log.ok("%s: %s/healthz answered 200 to CN=%s (server certificate verified against the kubeconfig CA and host %s)"
-                       % (what, kubecfg.server, kubecfg.identity[0], kubecfg.host))
+                log.ok("%s: %s/healthz answered 200 to our %s (server certificate verified against the kubeconfig CA and host %s)"
+                       % (what, kubecfg.server, kubecfg.who(), kubecfg.host))
                 return
             if status in (401, 403):
-                raise StandinError("%s: %s rejected our client certificate CN=%s: HTTP %d %s"
-                                   % (what, kubecfg.server, kubecfg.identity[0], status, body[:200].decode("utf-8", "replace")))
+                raise StandinError("%s: %s rejected our %s: HTTP %d %s"
+                                   % (what, kubecfg.server, kubecfg.who(), status, body[:200].decode("utf-8", "replace")))
             last = "HTTP %d %s" % (status, body[:200].decode("utf-8", "replace"))
         if time.monotonic() >= deadline:
             raise StandinError("%s: %s/healthz did not answer 200 within %.0f s (last: %s)" % (what, kubecfg.server, limit, last))

