@@ -42,6 +42,12 @@ def _state(item):
     return "pending"
 
 
+def _requester_node(spec):
+    """Node name of a request made by system:node:NAME, else None."""
+    username = spec.get("username") or ""
+    return username[len(NODE_PREFIX):] if username.startswith(NODE_PREFIX) else None
+
+
 def _subject_problem(csr, node):
     cns = [a.value for a in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     orgs = [a.value for a in csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
@@ -74,12 +80,11 @@ def check_serving_csr(item, nodes):
     spec = item.get("spec") or {}
     if spec.get("signerName") != SIGNER:
         return None, "signer %s is not %s" % (spec.get("signerName"), SIGNER)
-    username = spec.get("username") or ""
-    node = username[len(NODE_PREFIX):] if username.startswith(NODE_PREFIX) else None
+    node = _requester_node(spec)
     if node is None:
-        return None, "requested by %s, not by a node" % (username or "nobody")
+        return None, "requested by %s, not by a node" % (spec.get("username") or "nobody")
     if node not in nodes:
-        return node, "requested by %s, which is not a node of the inventory" % username
+        return node, "requested by %s, which is not a node of the inventory" % spec["username"]
     if "system:nodes" not in (spec.get("groups") or []):
         return node, "requester is not in group system:nodes"
     usages = set(spec.get("usages") or [])
@@ -110,9 +115,8 @@ def serving_csr_decisions(csr_list, nodes):
             continue
         name, state = item.get("metadata", {}).get("name"), _state(item)
         if state != "pending":
-            username = spec.get("username") or ""
-            node = username[len(NODE_PREFIX):] if username.startswith(NODE_PREFIX) else None
-            decisions.append({"name": name, "node": node, "state": state, "approve": False, "reason": "already " + state})
+            decisions.append({"name": name, "node": _requester_node(spec), "state": state, "approve": False,
+                              "reason": "already " + state})
             continue
         node, problem = check_serving_csr(item, nodes)
         decisions.append({"name": name, "node": node, "state": state, "approve": problem is None,

@@ -18,7 +18,7 @@ from ansible_collections.kubebin.cluster.plugins.module_utils.pki_engine import 
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_kubeconfig import ensure_kubeconfigs
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_secrets import (
     ensure_bootstrap_token, ensure_encryption_config, ensure_service_account_key)
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_spec import cluster_spec
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_spec import cluster_spec, settings_with_defaults
 
 SA_KEY, SA_PUB = "sa.key", "sa.pub"
 ENCRYPTION_CONFIG = "encryption-config.yaml"
@@ -34,13 +34,10 @@ def ensure_cluster_pki(base_dir, hosts, settings, renew_before_days=30, rotate_c
     validates its whole input before writing too.
     """
     spec = cluster_spec(hosts, settings)
-    cfg = settings or {}
-    algorithm = cfg.get("key_algorithm") or "rsa2048"
-    certs = ensure_pki(base_dir, spec["certificates"], key_algorithm=algorithm,
-                       ca_validity_days=int(cfg.get("ca_validity_days") or 3650),
-                       leaf_validity_days=int(cfg.get("leaf_validity_days") or 365),
-                       renew_before_days=renew_before_days, rotate_ca=rotate_ca, check_mode=check_mode,
-                       now=now, workers=workers, set_mode=set_mode)
+    algorithm = settings_with_defaults(settings)["key_algorithm"]
+    # The spec gives every entry its key algorithm and validity: ensure_pki's defaults do not apply.
+    certs = ensure_pki(base_dir, spec["certificates"], renew_before_days=renew_before_days, rotate_ca=rotate_ca,
+                       check_mode=check_mode, now=now, workers=workers, set_mode=set_mode)
     path = os.path.join
     sa_key = ensure_service_account_key(path(base_dir, SA_KEY), path(base_dir, SA_PUB), algorithm, check_mode, set_mode)
     encryption = ensure_encryption_config(path(base_dir, ENCRYPTION_CONFIG), provider=encryption_provider,

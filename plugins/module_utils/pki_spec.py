@@ -36,6 +36,13 @@ DEFAULT_SETTINGS = {
 }
 
 
+def settings_with_defaults(settings):
+    """The cluster settings with DEFAULT_SETTINGS for every value not given (None counts as not given)."""
+    cfg = dict(DEFAULT_SETTINGS)
+    cfg.update({k: v for k, v in (settings or {}).items() if v is not None})
+    return cfg
+
+
 def host_ips(values):
     """Canonical IPs of a host from `ip` (string, comma list or list); invalid entries raise."""
     if values is None or values == "":
@@ -132,8 +139,7 @@ def cluster_spec(hosts, settings=None):
 
     In TLS-bootstrap mode also "bootstrap_kubeconfig": the kubeconfig entry without its token.
     """
-    cfg = dict(DEFAULT_SETTINGS)
-    cfg.update({k: v for k, v in (settings or {}).items() if v is not None})
+    cfg = settings_with_defaults(settings)
     by_group = {group: [] for group in CLUSTER_GROUPS}
     for host in hosts:
         name = host["name"]
