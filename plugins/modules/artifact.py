@@ -20,6 +20,9 @@ description:
   - With O(source=bundle) only the bundle made by C(playbooks/bundle.yml) is used, every needed
     file is checked against the bundle's C(manifest.json), and no network access happens at all.
   - Cached files are hashed again on every run, so a damaged cache is noticed and fetched again.
+  - Container images of a bundle (the optional C(images) list of its manifest, OCI image archives as
+    C(ctr images export) writes them) are verified the same way with O(bundle_images=true), and
+    O(extra_images) archives on the controller with their O(extra_images[].sha256) when given.
 author: kubebin maintainers (@kubebin)
 attributes:
   check_mode:
@@ -35,7 +38,7 @@ options:
         C({version}) and C({arch}) are replaced by the item's version and architecture.
     type: list
     elements: dict
-    required: true
+    default: []
     suboptions:
       name:
         description: Artifact name, for example C(etcd) or C(kubelet).
@@ -115,6 +118,65 @@ options:
         a C(manifest.json) listing them. The result is an offline bundle for O(source=bundle).
       - Files already there with the right content are left alone.
     type: path
+  bundle_images:
+    description:
+      - With O(source=bundle), verify the SHA-256 of every image archive the bundle's manifest
+        lists under C(images) and return them in RV(images). A mismatch fails naming the file.
+    type: bool
+    default: false
+  extra_images:
+    description:
+      - Image archives on the controller outside the bundle (for example test images), returned
+        in RV(images) with C(purpose=extra), with any O(source).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Fully qualified image name the archive carries, C(REGISTRY/PATH:TAG).
+        type: str
+        required: true
+      file:
+        description: The archive (OCI image layout tar) on the controller.
+        type: path
+        required: true
+      arch:
+        description: Architecture of the image; empty for an image every host imports.
+        type: str
+        choices: [amd64, arm64]
+      sha256:
+        description: Expected SHA-256 of the archive; when given, a mismatch fails.
+        type: str
+  export_images:
+    description:
+      - With O(export_dir), image archives already saved under O(export_dir) at their C(file) path,
+        hashed and written into the C(images) list of C(manifest.json). Empty writes no C(images).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Fully qualified image name, C(REGISTRY/PATH:TAG).
+        type: str
+        required: true
+      arch:
+        description: Architecture of the archive.
+        type: str
+        required: true
+        choices: [amd64, arm64]
+      file:
+        description: Path of the archive relative to O(export_dir).
+        type: str
+        required: true
+      purpose:
+        description: What the image is for.
+        type: str
+        choices: [sandbox, coredns, extra]
+        default: extra
+      source:
+        description: Where the image came from (information only).
+        type: str
+        default: ""
 seealso:
   - name: kubebin.cluster binaries role
     description: The role that calls this module and installs the results on the hosts.
@@ -134,6 +196,15 @@ EXAMPLES = r"""
         archive: true
         members: [etcd, etcdctl, etcdutl]
   loop: [amd64, arm64]
+  delegate_to: localhost
+  run_once: true
+
+- name: Verify the container images of an offline bundle
+  kubebin.cluster.artifact:
+    source: bundle
+    bundle_dir: /srv/kubebin-bundle
+    cache_dir: ~/.cache/kubebin/artifacts
+    bundle_images: true
   delegate_to: localhost
   run_once: true
 
@@ -200,13 +271,22 @@ manifest:
   type: list
   elements: dict
   sample: [{"name": "runc", "version": "1.4.3", "arch": "amd64", "file": "runc/1.4.3/amd64/runc.amd64", "sha256": "f6ae...", "url": "https://..."}]
+images:
+  description:
+    - The verified image archives (O(bundle_images) of the bundle, then O(extra_images)), each with
+      C(name), C(arch) (empty for an extra image of every architecture), C(purpose), C(file) (relative
+      to the bundle, or the given controller path), C(path) (on the controller) and C(sha256).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "registry.k8s.io/pause:3.10.1", "arch": "amd64", "purpose": "sandbox", "file": "images/amd64/pause-3.10.1.tar",
+            "path": "/srv/kubebin-bundle/images/amd64/pause-3.10.1.tar", "sha256": "5e1f...", "source": "ctr images pull ..."}]
 """
 
 import fcntl
 import hashlib
 import json
 import os
-import re
 import socket
 import tarfile
 import tempfile
@@ -217,13 +297,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.kubebin.cluster.plugins.module_utils import bundle_manifest
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_fs import atomic_write
 
 CHUNK = 1024 * 1024
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
+HEX64 = bundle_manifest.HEX64
 STAMP = ".verified.json"
 EXTRACT_STAMP = ".extracted.json"
-BUNDLE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+BUNDLE_SUFFIXES = bundle_manifest.BUNDLE_SUFFIXES
 
 
 class ArtifactError(Exception):
@@ -370,10 +451,7 @@ class Locked:
 
 
 def safe_member_name(name):
-    normalized = os.path.normpath(name)
-    if normalized in (".", "") or normalized.startswith(("/", "../")) or normalized == "..":
-        return None
-    return normalized
+    return bundle_manifest.safe_relative(name)
 
 
 def select_members(archive, item):
@@ -413,6 +491,7 @@ class Obtainer:
         self.fetcher = Fetcher(module)
         self.warnings = []
         self._manifest = None
+        self._images = None
         self._bundle_root = None
 
     # ---- cache entries -------------------------------------------------------------------
@@ -505,8 +584,7 @@ class Obtainer:
 
     def unpack_bundle(self, tarball):
         """Unpack a bundle tarball once into the cache; return the directory holding manifest.json."""
-        st = os.stat(tarball)
-        target = os.path.join(self.cache_dir, "bundles", "%s-%d-%d" % (os.path.basename(tarball), st.st_size, st.st_mtime_ns))
+        target = bundle_manifest.unpacked_dir(self.cache_dir, tarball)
         done = os.path.join(target, ".unpacked")
         if not os.path.exists(done):
             if self.module.check_mode:
@@ -522,17 +600,20 @@ class Obtainer:
                     with archive.extractfile(member) as src:
                         copy_stream(src, dest, 0o644)
                 atomic_write(done, b"", 0o644)
-        for root in (target, *sorted(os.path.join(target, d) for d in os.listdir(target))):
-            if os.path.isfile(os.path.join(root, "manifest.json")):
-                return root
+        root = bundle_manifest.manifest_root(target)
+        if root:
+            return root
         raise ArtifactError("bundle tarball %s has no manifest.json at its top or one level down" % tarball)
 
     def manifest(self):
         if self._manifest is None:
             path = os.path.join(self.bundle_root(), "manifest.json")
             data = read_json(path)
-            if not isinstance(data, dict) or data.get("format") != 1 or not isinstance(data.get("artifacts"), list):
-                raise ArtifactError("%s is not a format 1 bundle manifest" % path)
+            try:
+                bundle_manifest.check_manifest(data, path)
+            except bundle_manifest.ManifestError as exc:
+                raise ArtifactError(str(exc))
+            self._images = bundle_manifest.parse_images(data, path)
             self._manifest = {}
             for entry in data["artifacts"]:
                 self._manifest[(entry.get("name"), str(entry.get("version")), entry.get("arch"))] = entry
@@ -562,6 +643,43 @@ class Obtainer:
         if item["archive"] and self.params["extract"] and not self.module.check_mode:
             os.makedirs(entry_dir, mode=0o755, exist_ok=True)
         return self.finish(item, result, entry_dir)
+
+    # ---- container images ----------------------------------------------------------------
+    def bundle_images(self):
+        """Every image archive of the bundle manifest, proven by its SHA-256."""
+        self.manifest()
+        result = []
+        for image in self._images:
+            path = os.path.join(self.bundle_root(), image["file"])
+            what = "image %s (%s)" % (image["name"], image["arch"])
+            if not os.path.isfile(path):
+                raise ArtifactError("%s: bundle file %s is missing" % (what, path))
+            actual = sha256_file(path)
+            if actual != image["sha256"]:
+                raise ArtifactError("%s: bundle file %s does not match its manifest: manifest sha256 %s, file sha256 %s"
+                                    % (what, path, image["sha256"], actual))
+            result.append(dict(image, path=path))
+        return result
+
+    def extra_images(self):
+        result = []
+        for item in self.params["extra_images"]:
+            what = "extra image %s" % item["name"]
+            try:
+                bundle_manifest.check_image_name(item["name"])
+            except bundle_manifest.ManifestError as exc:
+                raise ArtifactError("%s: %s" % (what, exc))
+            expected = (item.get("sha256") or "").strip().lower()
+            if expected and not HEX64.match(expected):
+                raise ArtifactError("%s: sha256 %s is not a SHA-256 hex digest" % (what, expected))
+            if not os.path.isfile(item["file"]):
+                raise ArtifactError("%s: archive %s does not exist on the controller" % (what, item["file"]))
+            actual = sha256_file(item["file"])
+            if expected and actual != expected:
+                raise ArtifactError("%s: archive %s has sha256 %s, expected %s" % (what, item["file"], actual, expected))
+            result.append(dict(name=item["name"], arch=item.get("arch") or "", purpose="extra", file=item["file"],
+                               path=item["file"], sha256=actual, source="extra_images"))
+        return result
 
     # ---- unpacking -----------------------------------------------------------------------
     def finish(self, item, result, entry):
@@ -623,7 +741,26 @@ def copy_stream(src, dest, mode):
     return digest.hexdigest()
 
 
-def export_bundle(module, export_dir, results, manifest):
+def export_image_entries(export_dir, items):
+    """Manifest ``images`` entries for archives already saved in export_dir, with their SHA-256."""
+    entries = []
+    for item in items:
+        relative = safe_member_name(item["file"])
+        what = "image %s (%s)" % (item["name"], item["arch"])
+        if relative is None:
+            raise ArtifactError("%s: file %s is not a path inside the bundle" % (what, item["file"]))
+        path = os.path.join(export_dir, relative)
+        if not os.path.isfile(path):
+            raise ArtifactError("%s: %s is missing; save the image there first" % (what, path))
+        entries.append(dict(name=item["name"], arch=item["arch"], file=relative, sha256=sha256_file(path),
+                            purpose=item["purpose"], source=item["source"] or ""))
+    try:
+        return bundle_manifest.parse_images(dict(images=entries), "export_images")
+    except bundle_manifest.ManifestError as exc:
+        raise ArtifactError(str(exc))
+
+
+def export_bundle(module, export_dir, results, manifest, images=None):
     """Copy each verified artifact to export_dir/<file> unless already there; write manifest.json."""
     changed = False
     for result in results.values():
@@ -635,7 +772,10 @@ def export_bundle(module, export_dir, results, manifest):
             os.makedirs(os.path.dirname(dest), mode=0o755, exist_ok=True)
             with open(result["path"], "rb") as src:
                 copy_stream(src, dest, 0o644)
-    data = (json.dumps(dict(format=1, artifacts=manifest), indent=2, sort_keys=True) + "\n").encode("utf-8")
+    document = dict(format=1, artifacts=manifest)
+    if images:
+        document["images"] = images
+    data = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
     path = os.path.join(export_dir, "manifest.json")
     try:
         with open(path, "rb") as handle:
@@ -653,7 +793,7 @@ def export_bundle(module, export_dir, results, manifest):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            artifacts=dict(type="list", elements="dict", required=True, options=dict(
+            artifacts=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
                 version=dict(type="str", required=True),
                 arch=dict(type="str", required=True, choices=["amd64", "arm64"]),
@@ -671,12 +811,27 @@ def main():
             retries=dict(type="int", default=3),
             extract=dict(type="bool", default=True),
             export_dir=dict(type="path"),
+            bundle_images=dict(type="bool", default=False),
+            extra_images=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                file=dict(type="path", required=True),
+                arch=dict(type="str", choices=["amd64", "arm64"]),
+                sha256=dict(type="str", no_log=False),
+            )),
+            export_images=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                arch=dict(type="str", required=True, choices=["amd64", "arm64"]),
+                file=dict(type="str", required=True),
+                purpose=dict(type="str", choices=["sandbox", "coredns", "extra"], default="extra"),
+                source=dict(type="str", default=""),
+            )),
         ),
         required_if=[("source", "bundle", ["bundle_dir"])],
         supports_check_mode=True,
     )
     obtainer = Obtainer(module)
     results = {}
+    images = []
     try:
         if not module.check_mode:
             os.makedirs(module.params["cache_dir"], mode=0o755, exist_ok=True)
@@ -684,8 +839,11 @@ def main():
             key = "%s/%s/%s" % (item["name"], item["version"], item["arch"])
             if key not in results:
                 results[key] = obtainer.obtain(item)
+        if module.params["bundle_images"] and module.params["source"] == "bundle":
+            images.extend(obtainer.bundle_images())
+        images.extend(obtainer.extra_images())
     except (ArtifactError, OSError, tarfile.TarError) as exc:
-        module.fail_json(msg=to_native(exc), artifacts=results)
+        module.fail_json(msg=to_native(exc), artifacts=results, images=images)
     for warning in obtainer.warnings:
         module.warn(warning)
     manifest = [dict((k, r[k]) for k in ("name", "version", "arch", "file", "sha256", "url"))
@@ -693,10 +851,13 @@ def main():
     changed = any(r["changed"] for r in results.values())
     if module.params["export_dir"]:
         try:
-            changed = export_bundle(module, module.params["export_dir"], results, manifest) or changed
+            exported = export_image_entries(module.params["export_dir"], module.params["export_images"])
+            changed = export_bundle(module, module.params["export_dir"], results, manifest, exported) or changed
+        except ArtifactError as exc:
+            module.fail_json(msg=to_native(exc), artifacts=results)
         except OSError as exc:
             module.fail_json(msg="writing bundle %s: %s" % (module.params["export_dir"], to_native(exc)), artifacts=results)
-    module.exit_json(changed=changed, artifacts=results, manifest=manifest)
+    module.exit_json(changed=changed, artifacts=results, manifest=manifest, images=images)
 
 
 if __name__ == "__main__":

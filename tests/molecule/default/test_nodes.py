@@ -1,24 +1,25 @@
 """Nodes: containerd, pod network, kubelet and kube-proxy on every kube_node host.
 
 What is real: containerd, runc, the CNI plugins, the routes and the container image (a static
-busybox from the controller, packed here as an OCI layout). kubelet and kube-proxy are the
+busybox from the controller, packed as an OCI layout by tests/bundle/oci.py). kubelet and kube-proxy are the
 contract stand-ins (docs/testing.md): their identities are read from the apiserver stand-in log.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import io
 import json
 import os
 import shutil
 import struct
-import tarfile
+import sys
 import time
 
 import pytest
 import testinfra
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bundle"))
+from oci import write_image  # noqa: E402  pylint: disable=wrong-import-position,import-error
 
 testinfra_hosts = ["ansible://kube_node"]
 
@@ -58,54 +59,19 @@ def _static_busybox() -> str | None:
     return None if 3 in types else path
 
 
-def _blob(tar, data: bytes) -> dict:
-    digest = hashlib.sha256(data).hexdigest()
-    info = tarfile.TarInfo("blobs/sha256/" + digest)
-    info.size = len(data)
-    tar.addfile(info, io.BytesIO(data))
-    return {"digest": "sha256:" + digest, "size": len(data)}
-
-
-def _oci_image(path: str, busybox: str, arch: str) -> None:
-    layer_buf = io.BytesIO()
-    with tarfile.open(fileobj=layer_buf, mode="w") as layer:
-        for name in ("bin", "srv", "tmp"):
-            info = tarfile.TarInfo(name)
-            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if name == "tmp" else 0o755
-            layer.addfile(info)
-        layer.add(busybox, "bin/busybox")
-        for applet in APPLETS:
-            info = tarfile.TarInfo("bin/" + applet)
-            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
-            layer.addfile(info)
-        page = (MARKER + "\n").encode()
-        info = tarfile.TarInfo("srv/index.html")
-        info.size, info.mode = len(page), 0o644
-        layer.addfile(info, io.BytesIO(page))
-    layer_bytes = layer_buf.getvalue()
-    with tarfile.open(path, "w") as tar:
-        layer_desc = dict(_blob(tar, layer_bytes), mediaType="application/vnd.oci.image.layer.v1.tar")
-        config = {"architecture": arch, "os": "linux", "config": {"Cmd": ["/bin/sh"]},
-                  "rootfs": {"type": "layers", "diff_ids": [layer_desc["digest"]]}}
-        config_desc = dict(_blob(tar, json.dumps(config).encode()), mediaType="application/vnd.oci.image.config.v1+json")
-        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "config": config_desc, "layers": [layer_desc]}
-        manifest_desc = dict(_blob(tar, json.dumps(manifest).encode()), mediaType="application/vnd.oci.image.manifest.v1+json",
-                             annotations={"io.containerd.image.name": IMAGE, "org.opencontainers.image.ref.name": "1"})
-        for name, data in (("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'),
-                           ("index.json", json.dumps({"schemaVersion": 2, "manifests": [manifest_desc]}).encode())):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-
-
 @pytest.fixture(scope="module")
 def image_tar(tmp_path_factory):
     busybox = _static_busybox()
     if busybox is None:
         pytest.skip("no static busybox on the controller (Debian: apt-get install busybox-static)")
-    path = str(tmp_path_factory.mktemp("image") / "podtest.tar")
-    _oci_image(path, busybox, "amd64")
+    work = tmp_path_factory.mktemp("image")
+    page = work / "index.html"
+    page.write_text(MARKER + "\n", encoding="utf-8")
+    path = str(work / "podtest.tar")
+    files = [("bin", None, 0o755), ("srv", None, 0o755), ("tmp", None, 0o1777),
+             ("bin/busybox", busybox, 0o755), ("srv/index.html", str(page), 0o644)]
+    write_image(path, IMAGE, "amd64", files, entrypoint=[], cmd=["/bin/sh"],
+                symlinks={"bin/" + applet: "busybox" for applet in APPLETS})
     return path
 
 
