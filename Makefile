@@ -24,7 +24,7 @@ export PY_COLORS := 0
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-test: venv collection docker unit lint sanity build image molecule ## everything CI runs, in order
+test: venv collection docker bundle unit lint sanity build image molecule ## everything CI runs, in order
 	@echo "make test: all stages passed"
 
 sandbox: venv collection docker image bundle ## start the 5 systemd hosts and run site.yml against them (kept running)
@@ -52,7 +52,7 @@ docker: ## install and start the Docker engine when it is not running
 image: docker ## build the systemd test-host image (cached)
 	tests/image/build.sh
 
-unit: venv collection ## unit and functional tests (pytest, real openssl/kubectl/etcd)
+unit: venv collection ## unit and functional tests (pytest, real openssl/kubectl/etcd; real containerd 2.x once `make bundle` ran)
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 lint: venv collection ## ansible-lint, production profile
@@ -66,8 +66,7 @@ build: venv ## build the collection tarball and run galaxy-importer on it
 	$(BIN)/ansible-galaxy collection build --force .
 	tests/galaxy-importer.sh $(TARBALL)
 
-bundle: venv ## the test bundle: real etcd, kubectl, containerd, runc, CNI plugins + contract stand-ins
-	apt-cache show containerd >/dev/null 2>&1 || apt-get update -qq
+bundle: venv docker ## the test bundle: every binary built from its upstream Go module, images built locally (cached outside the clone)
 	$(BIN)/python tests/bundle/build_test_bundle.py $(CURDIR)/.cache/test-bundle
 
 molecule: venv collection image bundle ## molecule scenarios on systemd hosts in containers

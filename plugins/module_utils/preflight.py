@@ -30,6 +30,8 @@ SUPPORTED_VERSIONS = {
 
 # The apiserver refuses a service range larger than 2^20 addresses.
 MAX_SERVICE_HOST_BITS = 20
+# Settings with a fixed set of values.
+CHOICES = {"cgroup_driver": ("systemd", "cgroupfs")}
 
 
 def _parse_ip(value):
@@ -181,6 +183,12 @@ def _check_versions(settings, errors):
             errors.append("kubebin_%s '%s' is not supported: expected %s, without a leading 'v'" % (key, value, what))
 
 
+def _check_choices(settings, errors):
+    for key, allowed in CHOICES.items():
+        if key in settings and str(settings[key]) not in allowed:
+            errors.append("kubebin_%s '%s' is not one of %s" % (key, settings[key], ", ".join(allowed)))
+
+
 def _check_paths(settings, errors):
     data_dir = str(settings.get("etcd_data_dir") or "")
     if data_dir and (data_dir == "/tmp" or data_dir.startswith("/tmp/") or data_dir.startswith("/var/tmp/")):
@@ -197,5 +205,6 @@ def preflight_errors(hosts, settings):
     _check_networks(settings, host_ips, errors)
     _check_names(settings, errors)
     _check_versions(settings, errors)
+    _check_choices(settings, errors)
     _check_paths(settings, errors)
     return errors

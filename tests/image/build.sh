@@ -6,8 +6,7 @@ set -euo pipefail
 
 image="${KUBEBIN_TEST_IMAGE:-kubebin-host:bookworm}"
 suite=bookworm
-# python3-yaml and openssl: the contract stand-ins (tests/standins) parse kubeconfigs and
-# component configs, and self-sign serving certificates like the real components do.
+# python3-yaml and openssl: the verify tests read YAML files and check certificates on the hosts.
 packages="systemd,systemd-sysv,python3,python3-yaml,openssl,dbus,iproute2,procps,ca-certificates"
 recipe_hash=$(sha256sum "$0" | cut -c1-16)
 
@@ -29,6 +28,26 @@ echo "debootstrap $suite into $root"
 debootstrap --variant=minbase --include="$packages" "$suite" "$root" "$mirror" >/dev/null
 # No machine id: systemd makes one at first boot, so hosts differ.
 : > "$root/etc/machine-id"
+# Docker mounts /proc/sys read-only in a container that is not --privileged (which fails here), and
+# the API of Docker 20.10 takes no `systempaths=unconfined`. The kubelet writes vm.overcommit_memory,
+# kernel.panic, ... at start and a failed write is fatal; kube-proxy sets per-netns conntrack and
+# route_localnet sysctls. As root with CAP_SYS_ADMIN the host may remount it read-write, first thing
+# at boot (before systemd-sysctl), which is what a real server has.
+cat > "$root/etc/systemd/system/kubebin-test-proc-sys-rw.service" <<'UNIT'
+[Unit]
+Description=Make /proc/sys writable in this test host (kubebin test image)
+DefaultDependencies=no
+Before=systemd-sysctl.service sysinit.target
+ConditionPathIsReadWrite=!/proc/sys
+
+[Service]
+Type=oneshot
+ExecStart=/bin/mount -o remount,rw /proc/sys
+
+[Install]
+WantedBy=sysinit.target
+UNIT
+ln -s ../kubebin-test-proc-sys-rw.service "$root/etc/systemd/system/sysinit.target.wants/kubebin-test-proc-sys-rw.service"
 tar -C "$root" -c . | docker import \
   -c 'CMD ["/sbin/init"]' \
   -c "LABEL kubebin.recipe=$recipe_hash" \

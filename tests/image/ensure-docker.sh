@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure the host tools the tests need (Docker engine, debootstrap, openssl, shellcheck, busybox) are
+# Make sure the host tools the tests need (Docker engine, debootstrap, openssl, shellcheck, the test
+# bundle's build dependencies) are
 # installed and dockerd is running.
 # A new machine has none of them: install them from Debian's packages and start dockerd.
 set -euo pipefail
@@ -10,8 +11,11 @@ command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # ansible-test sanity runs shellcheck on the shell scripts when it is installed.
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
-# A static busybox is the test image for containers on the hosts (tests/molecule/default).
-dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" || need+=(busybox-static)
+# The test bundle (tests/bundle): a static busybox is the test image; runc links libseccomp
+# statically (pkg-config finds it); gcc builds the pause program. Go itself is on the machine.
+for pkg in busybox-static libseccomp-dev pkg-config gcc libc6-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1

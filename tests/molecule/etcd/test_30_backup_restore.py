@@ -56,5 +56,5 @@ def test_backup_keeps_the_newest_n_and_checks_each_snapshot():
     kept = snapshots()
     assert len(kept) == 2  # etcd_backup_keep: 2 in the scenario
     assert first[-1] not in kept or len(first) < 2
-    status = host(BACKUP_HOST).check_output("/usr/local/bin/etcdctl snapshot status %s --write-out=json" % kept[-1])
+    status = host(BACKUP_HOST).check_output("/usr/local/bin/etcdutl snapshot status %s --write-out=json" % kept[-1])
     assert json.loads(status)["totalKey"] > 20

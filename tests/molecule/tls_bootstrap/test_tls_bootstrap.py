@@ -2,10 +2,9 @@
 token, get their client certificate approved and signed by the controller-manager, and their
 serving certificate approved by the kubelet role (after its checks) and signed.
 
-What is real: openssl and kubectl (on the hosts and on the controller), systemd, the collection's
-PKI, roles and the approval checks. kube-apiserver, kube-controller-manager and kubelet are the
-contract stand-ins (docs/testing.md): bootstrap-token authentication, the CSR API, the node-client
-approver and the signer are emulated, and the identities come from the apiserver stand-in's log.
+Everything is real: the upstream kube-apiserver authenticates the token, the upstream
+controller-manager approves and signs the client requests, the upstream kubelet bootstraps itself,
+and the identities are read from the apiservers' audit logs.
 The last test forges a serving request and runs the approval step again; it changes the cluster.
 """
 
@@ -30,7 +29,6 @@ RUNNER = AnsibleRunner(INVENTORY)
 CONTROL_PLANE = sorted(RUNNER.get_hosts("kube_control_plane"))
 PKI_DIR = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "pki")
 KUBECTL = "/usr/local/bin/kubectl --kubeconfig /etc/kubernetes/admin.conf"
-IDENTITY_LOG = "/var/log/kubebin-standin/apiserver-identities.log"
 CERT_DIR = "/var/lib/kubelet/pki"
 CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
 SERVING_SIGNER = "kubernetes.io/kubelet-serving"
@@ -133,16 +131,17 @@ def test_client_csr_was_auto_approved_by_the_controller_manager(host):
     assert _pem_fingerprint(_issued(csr)) == _fingerprint(host, CERT_DIR + "/kubelet-client-current.pem")
 
 
-def test_the_apiserver_saw_the_token_user_then_the_node(host):
+def test_the_apiserver_saw_the_token_user_then_the_node(host, audit_events):
     name = host.backend.host
-    log = _host(CONTROL_PLANE[0]).file(IDENTITY_LOG).content_string
-    entries = [json.loads(line) for line in log.splitlines() if line.strip()]
-    who = [e["cn"] for e in entries]
     bootstrap = "system:bootstrap:" + _token()["token-id"]
+    events = audit_events()
+    who = [e["user"]["username"] for e in events]
     assert bootstrap in who and "system:node:" + name in who
+    created = [e for e in events if e["user"]["username"] == bootstrap and e["verb"] == "create"
+               and (e.get("objectRef") or {}).get("resource") == "certificatesigningrequests"]
+    assert created and all(e["responseStatus"]["code"] == 201 for e in created), created
+    assert "system:bootstrappers" in created[0]["user"]["groups"]
     assert who.index(bootstrap) < who.index("system:node:" + name)
-    assert all(e.get("auth") == "bootstrap-token" for e in entries if e["cn"] == bootstrap)
-    assert any(e["cn"] == bootstrap and e["method"] == "POST" and e["path"].endswith("/certificatesigningrequests") for e in entries)
 
 
 # --- the serving certificate: node -> the kubelet role's checks -> signer ----------------------

@@ -18,7 +18,7 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-REFERENCE = os.path.join(REPO, "tests", "standins", "reference", "k8s-flags.json")
+REFERENCE = os.path.join(REPO, "tests", "unit", "reference", "k8s-flags.json")
 CP_IPS = {"cp1": "10.0.0.11", "cp2": "10.0.0.12", "cp3": "10.0.0.13"}
 UNITS = {"kube-apiserver": "kube-apiserver.service", "kube-controller-manager": "kube-controller-manager.service",
          "kube-scheduler": "kube-scheduler.service"}

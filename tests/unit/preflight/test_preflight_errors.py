@@ -103,6 +103,7 @@ def test_inventory_problems_are_named(change, expected):
         ({"kube_version": "v1.36.4"}, "without a leading 'v'"),
         ({"etcd_version": "3.4.23"}, "kubebin_etcd_version '3.4.23' is not supported"),
         ({"containerd_version": "1.5.0"}, "kubebin_containerd_version '1.5.0' is not supported"),
+        ({"cgroup_driver": "cgroup"}, "kubebin_cgroup_driver 'cgroup' is not one of systemd, cgroupfs"),
         ({"etcd_data_dir": "/tmp/etcd"}, "etcd_data_dir '/tmp/etcd' is inside a temporary directory"),
         ({"etcd_data_dir": "/var/tmp/etcd"}, "etcd_data_dir '/var/tmp/etcd' is inside a temporary directory"),
     ],
