@@ -33,7 +33,9 @@ if [ "$action" = create ]; then
 fi
 
 for hierarchy in "$root"/*/; do
-  [ -f "$hierarchy/cgroup.procs" ] && [ "$(stat -f -c %T "$hierarchy")" = cgroupfs ] || continue
+  if [ ! -f "$hierarchy/cgroup.procs" ] || [ "$(stat -f -c %T "$hierarchy")" != cgroupfs ]; then
+    continue
+  fi
   for node in "$@"; do
     dir="${hierarchy}kubebin-$node"
     if [ "$action" = create ] && [ ! -d "$dir" ]; then

@@ -20,9 +20,9 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tarfile
+import time
 
 import yaml
 
@@ -126,15 +126,14 @@ def build_programs(name: str, recipe: dict, wanted: str, explicit: bool, arch: s
 
     started = _now()
     record, hit = entry.get(produce)
-    sys.stdout.write("%-12s %s %s: %s (%.0f s)\n" % (name, recipe["module"], version,
-                                                   "cached" if hit else "built", _now() - started))
+    state = "cached" if hit else "built"
+    sys.stdout.write("%-12s %s %s: %s (%.0f s)\n" % (name, recipe["module"], version, state, _now() - started))
     bindir = os.path.join(entry.path, "bin")
     return {"version": version, "requested": wanted, "note": note, "meta": record["meta"],
             "programs": {prog: os.path.join(bindir, prog) for prog in os.listdir(bindir)}}
 
 
 def _now() -> float:
-    import time  # pylint: disable=import-outside-toplevel
     return time.monotonic()
 
 

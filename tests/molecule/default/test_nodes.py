@@ -13,7 +13,6 @@ import os
 import shutil
 import struct
 import sys
-import time
 
 import pytest
 import testinfra

@@ -44,7 +44,7 @@ def private_containerd(tmp_path):
     with open(base / "log", "wb") as log:
         proc = subprocess.Popen([containerd, "--config", str(base / "config.toml")], stdout=log, stderr=log)
     try:
-        for _ in range(100):
+        for _attempt in range(100):
             if os.path.exists(sock):
                 break
             time.sleep(0.1)

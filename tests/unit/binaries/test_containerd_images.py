@@ -25,20 +25,20 @@ def _play(tmp_path, ctr_cmd, bundle, extra_images):
                  "_containerd_socket": sock, "_containerd_images_dir": str(tmp_path / "node-images"),
                  "containerd_snapshotter": "native", "containerd_extra_images": extra_images}
     inventory = tmp_path / "inventory.json"
-    inventory.write_text(json.dumps({"all": {"hosts": {"node": {"ansible_connection": "local",
-                                                                  "ansible_python_interpreter": sys.executable}}}}))
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    inventory.write_text(json.dumps({"all": {"hosts": {"node": host}}}))
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_LOCAL_TEMP=str(tmp_path / ".tmp"))
-    proc = subprocess.run([_tool("ansible-playbook"), "-i", str(inventory), os.path.join(REPO, "tests", "unit", "binaries",
-                                                                                       "play_containerd_images.yml"),
-                           "-e", json.dumps(variables)], capture_output=True, text=True, env=env, timeout=300, check=False)
+    play = os.path.join(REPO, "tests", "unit", "binaries", "play_containerd_images.yml")
+    proc = subprocess.run([_tool("ansible-playbook"), "-i", str(inventory), play, "-e", json.dumps(variables)],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     recap = [line for line in proc.stdout.splitlines() if line.startswith("node ")][-1]
     return proc.stdout, int(recap.split("changed=")[1].split()[0])
 
 
 def test_bundle_images_imported_once(tmp_path, private_containerd):
-    bundle, _ = make_bundle(str(tmp_path / "bundle"), [(PAUSE, "amd64", "sandbox"), (COREDNS, "amd64", "coredns"),
-                                                        (PAUSE, "arm64", "sandbox")])
+    images = [(PAUSE, "amd64", "sandbox"), (COREDNS, "amd64", "coredns"), (PAUSE, "arm64", "sandbox")]
+    bundle = make_bundle(str(tmp_path / "bundle"), images)[0]
     podtest = str(tmp_path / "podtest.tar")
     write_image(podtest, "docker.io/kubebin/podtest:1", "amd64", [], entrypoint=["/bin/sh"])
     extra = [{"name": "docker.io/kubebin/podtest:1", "file": podtest}]

@@ -66,7 +66,7 @@ def test_layout_digests_and_annotations_are_consistent(tmp_path):
         assert tar.extractfile("bin/hello").read() == b"#!/bin/sh\necho hi\n"
     assert entries["bin"].isdir() and entries["bin/hello"].mode == 0o755
     assert entries["bin/hi"].issym() and entries["bin/hi"].linkname == "hello"
-    for info in list(entries.values()) + [m for m, _ in members.values()]:
+    for info in list(entries.values()) + [pair[0] for pair in members.values()]:
         assert (info.mtime, info.uid, info.gid, info.uname, info.gname) == (0, 0, 0, "", "")
     assert layer[4:8] == b"\0\0\0\0"  # gzip header mtime
 
@@ -77,8 +77,8 @@ def test_same_input_same_bytes_and_content_changes_the_digest(tmp_path):
     os.utime(tmp_path / "hello", (1, 1))
     second, again = _image(tmp_path, "b.tar")
     assert digest == again and first.read_bytes() == second.read_bytes()
-    _, other = _image(tmp_path, "c.tar", content=b"different\n")
-    _, arm = _image(tmp_path, "d.tar", arch="arm64")
+    other = _image(tmp_path, "c.tar", content=b"different\n")[1]
+    arm = _image(tmp_path, "d.tar", arch="arm64")[1]
     assert len({digest, other, arm}) == 3
 
 
@@ -94,7 +94,7 @@ def test_unknown_arch_is_refused(tmp_path):
 
 
 def test_ctr_imports_it_under_its_full_name(tmp_path, private_containerd):
-    out, _ = _image(tmp_path)
+    out = _image(tmp_path)[0]
     # The flags the containerd role uses.
     subprocess.run(private_containerd + ["images", "import", "--platform", "linux/amd64", "--snapshotter", "native", str(out)],
                    check=True, capture_output=True, timeout=60)

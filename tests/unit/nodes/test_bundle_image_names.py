@@ -35,8 +35,9 @@ def test_images_come_from_the_bundle_unless_the_inventory_says_otherwise(tmp_pat
         "w2": dict(HOSTS["w2"], kubebin_arch="arm64"),                           # the bundle has no arm64 sandbox
     }
     out = str(tmp_path / "out")
-    render(out, hosts=hosts, extra={"kubebin_artifacts_source": "bundle", "kubebin_bundle_dir": str(bundle),
-                                     "kubebin_download_cache_dir": str(tmp_path / "cache")})
+    extra = {"kubebin_artifacts_source": "bundle", "kubebin_bundle_dir": str(bundle),
+             "kubebin_download_cache_dir": str(tmp_path / "cache")}
+    render(out, hosts=hosts, extra=extra)
 
     def read(host, name):
         with open(os.path.join(out, host, name), encoding="utf-8") as handle:
