@@ -15,27 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-
-
-def collections_root():
-    """A directory where ansible finds this repository as kubebin.cluster."""
-    root = os.path.join(tempfile.gettempdir(), "kubebin-bench-collections-%d" % os.getuid())
-    link = os.path.join(root, "ansible_collections", "kubebin", "cluster")
-    os.makedirs(os.path.dirname(link), exist_ok=True)
-    if os.path.realpath(link) != REPO:
-        if os.path.lexists(link):
-            os.unlink(link)
-        os.symlink(REPO, link)
-    return root
+sys.path.insert(0, os.path.dirname(HERE))
+from common import REPO, timed_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def write_inventory(path, nodes):
@@ -54,32 +40,8 @@ def write_inventory(path, nodes):
         handle.write("\n".join(lines) + "\n")
 
 
-def ansible_playbook():
-    found = shutil.which("ansible-playbook") or shutil.which("ansible-playbook", path=os.path.dirname(sys.executable))
-    if not found:
-        sys.exit("ansible-playbook not found")
-    return found
-
-
-def _children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def timed(playbook, inventory, pki_dir):
-    """(wall seconds, CPU seconds of the whole process tree) of one ansible-playbook run.
-
-    CPU time is reported too because it hardly depends on what else the machine runs.
-    """
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_root(), ANSIBLE_NOCOLOR="1")
-    cpu = _children_cpu()
-    start = time.perf_counter()
-    result = subprocess.run([ansible_playbook(), "-i", inventory, playbook, "-e", "kubebin_pki_dir=%s" % pki_dir],
-                            capture_output=True, text=True, env=env, check=False)
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        sys.exit("%s failed:\n%s\n%s" % (playbook, result.stdout[-4000:], result.stderr[-2000:]))
-    return elapsed, _children_cpu() - cpu
+    return timed_playbook(playbook, inventory, "-e", "kubebin_pki_dir=%s" % pki_dir)
 
 
 def count_files(directory):

@@ -2,8 +2,8 @@
 
 For each case the valid baseline inventory is copied and changed as the case says, then
 `ansible-playbook site.yml` runs against the real test hosts. The case passes when the run fails,
-its output carries the expected message, and the failure came from preflight (no task ran on a
-host). Before the first and after the last case, `docker diff` of every host is recorded: the two
+its output carries the expected message, the failure came from preflight (no task ran on a
+host), and no PKI directory was written next to the inventory. Before the first and after the last case, `docker diff` of every host is recorded: the two
 must be equal, proving no host was changed.
 """
 
@@ -84,6 +84,9 @@ def run_case(case, baseline, workdir):
         problems.append("expected message not found: %r" % case["expect"])
     if re.search(r"\bchanged=[1-9]", output):
         problems.append("a task reported a change")
+    # kubebin_pki_dir defaults to the inventory's directory: the PKI must not have been started.
+    if os.path.exists(os.path.join(workdir, "pki")):
+        problems.append("a PKI directory was written next to the inventory")
     return problems, output
 
 

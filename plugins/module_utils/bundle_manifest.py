@@ -125,6 +125,35 @@ def check_manifest(data, where=MANIFEST):
     return data
 
 
+def artifact_key(name, version, arch):
+    """The key an artifact is found by in a bundle: strings, so 3.6 and "3.6" are alike and a junk entry
+    (a list for a name) can never break the lookup."""
+    return (str(name), str(version), str(arch))
+
+
+def artifact_index(data, where=MANIFEST):
+    """The ``artifacts`` entries of a checked manifest, keyed by artifact_key.
+
+    The artifact module looks artifacts up here and preflight checks a bundle against the same
+    index, so both agree on what a bundle carries. A later entry with the same key wins.
+    """
+    index = {}
+    for position, entry in enumerate(data["artifacts"]):
+        if not isinstance(entry, dict):
+            raise ManifestError("%s: artifacts[%d] is not an object" % (where, position))
+        index[artifact_key(entry.get("name"), entry.get("version"), entry.get("arch"))] = entry
+    return index
+
+
+def artifact_file(entry):
+    """(relative file, sha256) of an ``artifacts`` entry; ManifestError unless both are usable."""
+    relative = safe_relative(str(entry.get("file", "")))
+    digest = str(entry.get("sha256", "")).lower()
+    if relative is None or not HEX64.match(digest):
+        raise ManifestError("manifest entry needs a relative file and a sha256")
+    return relative, digest
+
+
 def image_for(images, purpose, arch=None):
     """Name of the bundle image with this purpose for arch ('' when the bundle has none).
 

@@ -17,7 +17,7 @@ from ansible_collections.kubebin.cluster.plugins.module_utils import pki_fs as f
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_engine import ensure_pki
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_kubeconfig import ensure_kubeconfigs
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_secrets import (
-    ensure_bootstrap_token, ensure_encryption_config, ensure_service_account_key)
+    check_token_ttl_hours, ensure_bootstrap_token, ensure_encryption_config, ensure_service_account_key)
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_spec import cluster_spec, settings_with_defaults
 
 SA_KEY, SA_PUB = "sa.key", "sa.pub"
@@ -34,6 +34,8 @@ def ensure_cluster_pki(base_dir, hosts, settings, renew_before_days=30, rotate_c
     validates its whole input before writing too.
     """
     spec = cluster_spec(hosts, settings)
+    if bootstrap_token or "bootstrap_kubeconfig" in spec:
+        check_token_ttl_hours(bootstrap_token_ttl_hours)  # here, so a bad lifetime fails before any file is written
     algorithm = settings_with_defaults(settings)["key_algorithm"]
     # The spec gives every entry its key algorithm and validity: ensure_pki's defaults do not apply.
     certs = ensure_pki(base_dir, spec["certificates"], renew_before_days=renew_before_days, rotate_ca=rotate_ca,

@@ -40,8 +40,18 @@ def _str_list(entry, field, label):
     return list(value)
 
 
+def is_validity_days(value):
+    """A certificate validity: a whole number of days, at least one (a bool is no number here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def is_renew_before_days(value):
+    """A renewal window: a whole number of days, 0 or more (0 re-issues only expired leaves)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _positive_int(value, label, field):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if not is_validity_days(value):
         raise crypto.PkiError("%s: %s must be a positive integer, got %r" % (label, field, value))
     return value
 
@@ -269,7 +279,7 @@ def ensure_pki(base_dir, certificates, key_algorithm="rsa2048", ca_validity_days
                renew_before_days=30, rotate_ca=False, check_mode=False, now=None, workers=None, set_mode=fs.fix_mode):
     """Make base_dir hold the certificates of the spec list. Returns a result dict (see the pki module RETURN)."""
     now = now or crypto.utcnow()
-    if isinstance(renew_before_days, bool) or not isinstance(renew_before_days, int) or renew_before_days < 0:
+    if not is_renew_before_days(renew_before_days):
         raise crypto.PkiError("renew_before_days must be an integer >= 0")
     specs = normalize_specs(certificates, key_algorithm, ca_validity_days, leaf_validity_days)
     items = [_Item(spec, base_dir) for spec in specs]

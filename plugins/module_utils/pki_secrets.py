@@ -133,6 +133,17 @@ def ensure_encryption_config(path, provider="aescbc", key_name="key1", resources
     return {"changed": status != "unchanged", "status": status, "provider": provider, "key_name": key_name}
 
 
+def is_token_ttl_hours(value):
+    """A bootstrap token lifetime: whole hours, 0 (no expiration) or more; a negative one would be expired when made."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def check_token_ttl_hours(ttl_hours):
+    """Raise PkiError unless ttl_hours is a valid bootstrap token lifetime."""
+    if not is_token_ttl_hours(ttl_hours):
+        raise crypto.PkiError("ttl_hours must be >= 0 (0 means no expiration), got %r" % (ttl_hours,))
+
+
 TOKEN_RE = re.compile(r"^([a-z0-9]{6})\.([a-z0-9]{16})$")
 _TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -168,6 +179,7 @@ def ensure_bootstrap_token(path, description="kubebin bootstrap token", usages=(
     """Secret manifest of a bootstrap token at path (0600). The token is made once and kept while its
     expiration (if any) is more than an hour away; then a new one replaces it."""
     now = now or crypto.utcnow()
+    check_token_ttl_hours(ttl_hours)
     for index, group in enumerate(groups):
         if not group.startswith("system:bootstrappers:"):
             raise crypto.PkiError("groups[%d]: %r must start with system:bootstrappers:" % (index, group))

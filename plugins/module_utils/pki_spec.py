@@ -17,6 +17,9 @@ from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import 
 
 NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 CLUSTER_GROUPS = ("etcd", "kube_control_plane", "kube_node")
+# Groups the certificates name by address (etcd members, apiserver SANs): each needs a host, and
+# each of its hosts an IP.
+ADDRESSED_GROUPS = ("etcd", "kube_control_plane")
 
 DEFAULT_SETTINGS = {
     "cluster_name": "kubebin",
@@ -92,17 +95,41 @@ def compact_hosts(groups, hostvars):
     return hosts
 
 
-def _service_first_ips(service_cidr):
+def service_first_ips(service_cidr):
+    """The apiserver's service IP of each CIDR of kubebin_service_cidr (its first address), an apiserver SAN."""
     ips = []
     for cidr in [c.strip() for c in str(service_cidr).split(",") if c.strip()]:
         try:
             net = ipaddress.ip_network(cidr, strict=False)
         except ValueError:
             raise PkiError("kubebin_service_cidr: %r is not a CIDR" % cidr)
+        if net.num_addresses < 2:  # a single address has none after it (and 255.255.255.255 + 1 does not exist)
+            raise PkiError("kubebin_service_cidr: %r has no address after its network address for the apiserver" % cidr)
         ips.append(str(net.network_address + 1))
     if not ips:
         raise PkiError("kubebin_service_cidr is empty")
     return ips
+
+
+def san_entry(value):
+    """("ip", canonical IP) or ("dns", lowercase name) of a subject alternative name; None when it is neither."""
+    ip = normalize_ip(value)
+    if ip is not None:
+        return "ip", ip
+    if is_dns_name(str(value)):
+        return "dns", str(value).lower()
+    return None
+
+
+def endpoint_host(api_endpoint):
+    """kubebin_api_endpoint as the spec reads it; empty means none (every host reaches a local proxy)."""
+    return str(api_endpoint or "").strip()
+
+
+def apiserver_service_names(cluster_domain):
+    """The in-cluster names of the kubernetes Service, all apiserver SANs (the last one ends in the cluster domain)."""
+    return ["kubernetes", "kubernetes.default", "kubernetes.default.svc",
+            "kubernetes.default.svc." + str(cluster_domain).strip(".")]
 
 
 def _split_sans(values, field):
@@ -110,13 +137,10 @@ def _split_sans(values, field):
     if isinstance(values, str):
         values = [values]
     for index, value in enumerate(values or []):
-        ip = normalize_ip(value)
-        if ip is not None:
-            ips.append(ip)
-        elif is_dns_name(str(value)):
-            dns.append(str(value).lower())
-        else:
+        entry = san_entry(value)
+        if entry is None:
             raise PkiError("%s[%d]: %r is neither an IP address nor a DNS name" % (field, index, value))
+        (ips if entry[0] == "ip" else dns).append(entry[1])
     return dns, ips
 
 
@@ -148,21 +172,20 @@ def cluster_spec(hosts, settings=None):
         for group in host.get("groups", []):
             if group in by_group:
                 by_group[group].append(host)
-    for group in ("etcd", "kube_control_plane"):
+    for group in ADDRESSED_GROUPS:
         if not by_group[group]:
             raise PkiError("inventory: group %s is empty" % group)
         for host in by_group[group]:
             if not host.get("ips"):
                 raise PkiError("host %s (group %s): no IP address; set `ip` (or an IP ansible_host)" % (host["name"], group))
 
-    endpoint = str(cfg["api_endpoint"] or "").strip()
+    endpoint = endpoint_host(cfg["api_endpoint"])
     endpoint_dns, endpoint_ips = _split_sans([endpoint] if endpoint else [], "kubebin_api_endpoint")
     extra_dns, extra_ips = _split_sans(cfg["apiserver_extra_sans"], "kubebin_apiserver_extra_sans")
-    domain = str(cfg["cluster_domain"]).strip(".")
     control_plane = by_group["kube_control_plane"]
-    api_dns = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc." + domain,
-               "localhost"] + [h["name"] for h in control_plane] + endpoint_dns + extra_dns
-    api_ips = ["127.0.0.1"] + _service_first_ips(cfg["service_cidr"]) + endpoint_ips + extra_ips
+    api_dns = (apiserver_service_names(cfg["cluster_domain"]) + ["localhost"] + [h["name"] for h in control_plane]
+               + endpoint_dns + extra_dns)
+    api_ips = ["127.0.0.1"] + service_first_ips(cfg["service_cidr"]) + endpoint_ips + extra_ips
     for host in control_plane:
         api_ips += host["ips"]
 

@@ -12,10 +12,26 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.kubebin.cluster.plugins.module_utils import preflight_relations as relations
+from ansible_collections.kubebin.cluster.plugins.module_utils import preflight_spec as spec_checks
+from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_pki import pki_errors
+from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_sources import source_errors
+
 REQUIRED_GROUPS = ("etcd", "kube_control_plane", "kube_node")
+CLUSTER_GROUPS = REQUIRED_GROUPS + ("k8s_cluster",)
+# Inventory variables preflight reads besides the roles' options (the host's address).
+EXTRA_VARIABLES = ("ip", "ansible_host")
+# kubebin_* settings that are the host's own; every other kubebin_* setting is cluster-wide.
+PER_HOST = ("kubebin_node_name", "kubebin_node_ip", "kubebin_arch")
+# Role options the network checks read, by the key they use.
+NETWORK_OPTIONS = {
+    "etcd_data_dir": "etcd_data_dir",
+    "pod_network_plugin": "pod_network_plugin",
+    "kubelet_max_pods": "max_pods",
+    "kube_controller_manager_node_cidr_mask_size_ipv6": "node_cidr_mask_size_ipv6",
+}
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 DNS_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
-ARCHES = ("amd64", "arm64")
 
 # Versions the collection's roles write correct flags and configuration for.
 SUPPORTED_VERSIONS = {
@@ -30,8 +46,6 @@ SUPPORTED_VERSIONS = {
 
 # The apiserver refuses a service range larger than 2^20 addresses.
 MAX_SERVICE_HOST_BITS = 20
-# Settings with a fixed set of values.
-CHOICES = {"cgroup_driver": ("systemd", "cgroupfs")}
 
 
 def _parse_ip(value):
@@ -77,19 +91,63 @@ def _check_groups(hosts, errors):
     return members
 
 
-def _host_ip(host, errors):
-    """The host's cluster IP: its `ip`, else an `ansible_host` that is an IP address."""
-    name = host["name"]
-    if host.get("ip") not in (None, ""):
-        addr = _parse_ip(host["ip"])
+def _parse_host_ip(name, field, value, errors):
+    """The one IP of a host from FIELD.
+
+    The PKI would put several addresses into the certificates, but the roles bind and advertise
+    one cluster IP per host (kube-apiserver, etcd peers, pod routes), so a second one is refused
+    here instead of failing on a host. A dual-stack cluster needs dual-stack service and pod
+    CIDRs, not two host addresses.
+    """
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    items = [str(i).strip() for i in items if str(i).strip()]
+    if len(items) > 1:
+        errors.append(
+            "host '%s': %s gives %d addresses (%s); give the host's one cluster IP: the roles bind and advertise one address "
+            "per host (a dual-stack cluster needs dual-stack kubebin_service_cidr and kubebin_pod_cidr only)"
+            % (name, field, len(items), ", ".join(items))
+        )
+        return []
+    addr = _parse_ip(items[0]) if items else None
+    if items and addr is None:
+        errors.append("host '%s': %s '%s' is not an IP address" % (name, field, items[0]))
+    return [addr] if addr else []
+
+
+def host_model(name, groups, values, explicit):
+    """One host as preflight, the PKI and the roles see it, plus the problems of its address.
+
+    The address rule is the PKI's (docs/architecture.md): an inventory kubebin_node_ip wins, then
+    ``ip``, then ``ansible_host`` when it is an IP address. VALUES are the host's variables as
+    templated; EXPLICIT the names the inventory or extra vars set for it.
+    """
+    errors = []
+    addrs = []
+    for field in ("kubebin_node_ip", "ip"):
+        if (field == "ip" or field in explicit) and values.get(field) not in (None, "", []):
+            addrs = _parse_host_ip(name, field, values[field], errors)
+            break
+    else:
+        ansible_host = values.get("ansible_host")
+        addr = _parse_ip(ansible_host) if ansible_host else None
         if addr is None:
-            errors.append("host '%s': ip '%s' is not an IP address" % (name, host["ip"]))
-        return addr
-    addr = _parse_ip(host.get("ansible_host")) if host.get("ansible_host") else None
-    if addr is None:
-        hint = " (ansible_host '%s' is not an IP address)" % host["ansible_host"] if host.get("ansible_host") else ""
-        errors.append("host '%s' has no IP: set its 'ip' variable%s" % (name, hint))
-    return addr
+            hint = " (ansible_host '%s' is not an IP address)" % ansible_host if ansible_host else ""
+            errors.append("host '%s' has no IP: set its 'ip' variable%s" % (name, hint))
+        else:
+            addrs = [addr]
+    node_name = values.get("kubebin_node_name") or name
+    host = {"name": name, "node_name": str(node_name), "ips": addrs, "groups": list(groups), "arch": values.get("kubebin_arch")}
+    return host, errors
+
+
+# Addresses no other host can reach, so the cluster cannot use them as a host's IP.
+UNUSABLE = (
+    ("is_unspecified", "the unspecified address"),
+    ("is_loopback", "a loopback address"),
+    ("is_link_local", "a link-local address"),
+    ("is_multicast", "a multicast address"),
+    ("is_reserved", "a reserved address"),
+)
 
 
 def _check_hosts(hosts, errors):
@@ -107,20 +165,113 @@ def _check_hosts(hosts, errors):
         if node_name in seen_names:
             errors.append("hosts '%s' and '%s' have the same node name '%s'" % (seen_names[node_name], h["name"], node_name))
         seen_names.setdefault(node_name, h["name"])
-        addr = _host_ip(h, errors)
-        if addr is not None:
+        for addr in h.get("ips", []):
+            bad = next((what for attr, what in UNUSABLE if getattr(addr, attr)), None)
+            if bad:
+                errors.append(
+                    "host '%s': %s is %s, which other hosts cannot reach; give the host's address on the cluster network" % (h["name"], addr, bad)
+                )
             if str(addr) in seen_ips:
                 errors.append("hosts '%s' and '%s' have the same ip %s" % (seen_ips[str(addr)], h["name"], addr))
             seen_ips.setdefault(str(addr), h["name"])
             host_ips.append((h["name"], addr))
-        if h.get("arch", "amd64") not in ARCHES:
-            errors.append("host '%s': kubebin_arch '%s' is not one of %s" % (h["name"], h.get("arch"), ", ".join(ARCHES)))
     return host_ips
 
 
-def _check_networks(settings, host_ips, errors):
-    service = _parse_networks("service_cidr", settings.get("service_cidr"), errors)
-    pods = _parse_networks("pod_cidr", settings.get("pod_cidr"), errors)
+# The controller-manager refuses IPv6 node ranges more than 16 bits longer than the pod CIDR
+# (its allocation bitmap, nodeipam cidrset clusterSubnetMaxDiff).
+MAX_NODE_MASK_DIFF = 16
+# Pod addresses of an IPv4 node range that host-local IPAM cannot hand out: network, gateway, broadcast.
+RESERVED_PER_NODE_RANGE = 3
+
+
+def _family_names(nets):
+    return "/".join("IPv%d" % n.version for n in nets)
+
+
+def _check_families(settings, service, pods, hosts, errors):
+    """Service CIDR, pod CIDR, host IPs and the pod network agree on IPv4, IPv6 or dual stack."""
+    if any(len({n.version for n in nets}) != len(nets) for nets in (service, pods)):
+        return  # two CIDRs of one family: already reported by _parse_networks
+    if service and pods and [n.version for n in service] != [n.version for n in pods]:
+        if sorted(n.version for n in service) != sorted(n.version for n in pods):
+            errors.append(
+                "kubebin_service_cidr (%s) and kubebin_pod_cidr (%s) must have the same address families: both single-stack "
+                "of one family, or both dual stack" % (_family_names(service), _family_names(pods))
+            )
+        else:
+            errors.append(
+                "kubebin_service_cidr and kubebin_pod_cidr list their families in a different order (%s, %s): the first CIDR of "
+                "each is the cluster's primary family and must be the same" % (_family_names(service), _family_names(pods))
+            )
+    if service:
+        primary = service[0].version
+        for h in hosts:
+            if h.get("ips") and primary not in [a.version for a in h["ips"]]:
+                errors.append(
+                    "host '%s' has no IPv%d address (it has %s) but the cluster's primary family is IPv%d (first CIDR of "
+                    "kubebin_service_cidr); give the host an IPv%d address in 'ip'"
+                    % (h["name"], primary, ", ".join(str(a) for a in h["ips"]), primary, primary)
+                )
+    plugin = settings.get("pod_network_plugin")
+    if plugin == "bridge" and any(n.version == 6 for n in pods):
+        errors.append(
+            "pod_network_plugin bridge routes IPv4 pod networks only, but kubebin_pod_cidr has an IPv6 CIDR; use an IPv4 "
+            "kubebin_pod_cidr, or pod_network_plugin flannel or calico for IPv6 and dual stack"
+        )
+
+
+def _node_mask(settings, net, errors):
+    """The node-range prefix length for the family of NET, or None after reporting why not."""
+    name = "kubebin_node_cidr_mask_size" if net.version == 4 else "kube_controller_manager_node_cidr_mask_size_ipv6"
+    value = settings.get("node_cidr_mask_size" if net.version == 4 else "node_cidr_mask_size_ipv6")
+    if value is None:
+        return name, None
+    try:
+        mask = int(value)
+    except (TypeError, ValueError):
+        errors.append("%s '%s' is not a number" % (name, value))
+        return name, None
+    limit = net.max_prefixlen - 2
+    if not net.prefixlen < mask <= limit:
+        errors.append(
+            "%s %s must be longer than the prefix of kubebin_pod_cidr %s (/%d) and at most %d" % (name, mask, net, net.prefixlen, limit)
+        )
+        return name, None
+    if net.version == 6 and mask - net.prefixlen > MAX_NODE_MASK_DIFF:
+        errors.append(
+            "%s %s is more than %d bits longer than kubebin_pod_cidr %s: the controller-manager refuses it; use a node mask of at "
+            "most /%d or a smaller pod CIDR" % (name, mask, MAX_NODE_MASK_DIFF, net, net.prefixlen + MAX_NODE_MASK_DIFF)
+        )
+        return name, None
+    return name, mask
+
+
+def _check_capacity(settings, pods, kubelet_hosts, errors):
+    """Every kubelet host gets a node range, and a node range holds the configured max pods."""
+    max_pods = settings.get("max_pods")
+    for net in pods:
+        name, mask = _node_mask(settings, net, errors)
+        if mask is None:
+            continue
+        room = 2 ** (mask - net.prefixlen)
+        if room < len(kubelet_hosts):
+            errors.append(
+                "kubebin_pod_cidr %s holds only %d node ranges of /%d, fewer than the %d hosts that run a kubelet (group kube_node)"
+                % (net, room, mask, len(kubelet_hosts))
+            )
+        addresses = 2 ** (net.max_prefixlen - mask) - RESERVED_PER_NODE_RANGE
+        if isinstance(max_pods, int) and not isinstance(max_pods, bool) and addresses < max_pods:
+            errors.append(
+                "%s %d leaves %d pod addresses per node, fewer than kubelet_max_pods %d; use a shorter node mask or lower "
+                "kubelet_max_pods" % (name, mask, addresses, max_pods)
+            )
+
+
+def _check_networks(settings, hosts, host_ips, errors):
+    # A setting of the wrong type is left out by the caller (its type error says enough).
+    service = _parse_networks("service_cidr", settings["service_cidr"], errors) if "service_cidr" in settings else []
+    pods = _parse_networks("pod_cidr", settings["pod_cidr"], errors) if "pod_cidr" in settings else []
     for net in service:
         host_bits = net.max_prefixlen - net.prefixlen
         if host_bits > MAX_SERVICE_HOST_BITS:
@@ -139,39 +290,19 @@ def _check_networks(settings, host_ips, errors):
                 errors.append(
                     "kubebin_%s %s overlaps the hosts' network: it contains %s" % (name, net, ", ".join(inside))
                 )
-    mask = settings.get("node_cidr_mask_size")
-    for p in pods:
-        if p.version != 4:
-            continue
-        try:
-            mask_int = int(mask)
-        except (TypeError, ValueError):
-            errors.append("kubebin_node_cidr_mask_size '%s' is not a number" % mask)
-            break
-        if not p.prefixlen < mask_int <= 30:
-            errors.append(
-                "kubebin_node_cidr_mask_size %s must be longer than the prefix of kubebin_pod_cidr %s (/%d) and at most 30"
-                % (mask, p, p.prefixlen)
-            )
-        else:
-            room = 2 ** (mask_int - p.prefixlen)
-            if room < len(host_ips):
-                errors.append(
-                    "kubebin_pod_cidr %s holds only %d node ranges of /%d, fewer than the %d hosts" % (p, room, mask_int, len(host_ips))
-                )
+    _check_families(settings, service, pods, hosts, errors)
+    kubelet_hosts = [h for h in hosts if "kube_node" in h.get("groups", [])]
+    _check_capacity(settings, pods, kubelet_hosts, errors)
+    return service, pods
 
 
 def _check_names(settings, errors):
+    """The cluster domain; the API endpoint and extra SANs follow the PKI's rules (preflight_pki)."""
     domain = str(settings.get("cluster_domain") or "")
-    if not DNS_NAME.match(domain):
-        errors.append("kubebin_cluster_domain '%s' is not a valid DNS name" % domain)
-    endpoint = str(settings.get("api_endpoint") or "")
-    if endpoint and not (_parse_ip(endpoint) or DNS_NAME.match(endpoint)):
-        errors.append("kubebin_api_endpoint '%s' is neither an IP address nor a DNS name (give no scheme or port)" % endpoint)
-    for san in settings.get("apiserver_extra_sans") or []:
-        name = str(san)[2:] if str(san).startswith("*.") else str(san)
-        if not (_parse_ip(san) or DNS_NAME.match(name)):
-            errors.append("kubebin_apiserver_extra_sans: '%s' is neither an IP address nor a DNS name" % san)
+    # The apiserver certificate names kubernetes.default.svc.DOMAIN, so that must be a DNS name too.
+    if "cluster_domain" in settings and not (DNS_NAME.match(domain) and DNS_NAME.match("kubernetes.default.svc." + domain)):
+        errors.append("kubebin_cluster_domain '%s' is not a valid DNS name: give lowercase labels of letters, digits and '-', such as "
+                      "cluster.local" % domain)
 
 
 def _check_versions(settings, errors):
@@ -181,12 +312,6 @@ def _check_versions(settings, errors):
         value = str(settings[key])
         if not pattern.match(value):
             errors.append("kubebin_%s '%s' is not supported: expected %s, without a leading 'v'" % (key, value, what))
-
-
-def _check_choices(settings, errors):
-    for key, allowed in CHOICES.items():
-        if key in settings and str(settings[key]) not in allowed:
-            errors.append("kubebin_%s '%s' is not one of %s" % (key, settings[key], ", ".join(allowed)))
 
 
 def _check_paths(settings, errors):
@@ -202,9 +327,94 @@ def preflight_errors(hosts, settings):
     settings = dict(settings or {})
     _check_groups(hosts, errors)
     host_ips = _check_hosts(hosts, errors)
-    _check_networks(settings, host_ips, errors)
+    _check_networks(settings, hosts, host_ips, errors)
     _check_names(settings, errors)
     _check_versions(settings, errors)
-    _check_choices(settings, errors)
     _check_paths(settings, errors)
+    return errors
+
+
+def cluster_host_names(groups):
+    """Every host of the cluster's groups, sorted."""
+    names = set()
+    for group in CLUSTER_GROUPS:
+        names.update(groups.get(group, []) or [])
+    return sorted(names)
+
+
+def _check_cluster_wide(values_by_host):
+    """A cluster-wide kubebin_* setting set to different values on different hosts."""
+    errors = []
+    names = sorted({n for values in values_by_host.values() for n in values if n.startswith("kubebin_") and n not in PER_HOST})
+    for name in names:
+        seen = {}
+        for host, values in sorted(values_by_host.items()):
+            value = values.get(name)
+            if not isinstance(value, spec_checks.Unknown):
+                seen.setdefault(spec_checks.shown(value), []).append(host)
+        if len(seen) > 1:
+            detail = "; ".join("%s on %s" % (value, ", ".join(hosts)) for value, hosts in seen.items())
+            errors.append("%s differs between hosts (%s): it is a cluster-wide setting; set it in group_vars/all or with -e" % (name, detail))
+    return errors
+
+
+def _usable(values, specs):
+    """The values that passed their type check and could be evaluated on the controller."""
+    usable = {}
+    for name, value in values.items():
+        if isinstance(value, spec_checks.Unknown):
+            continue
+        if name in specs and spec_checks.option_problems(name, specs[name], value):
+            continue
+        usable[name] = value
+    return usable
+
+
+def _settings(values):
+    """The keys preflight_errors reads: kubebin_* without the prefix, and a few role options."""
+    settings = {name[len("kubebin_"):]: value for name, value in values.items() if name.startswith("kubebin_") and value is not None}
+    for name, key in NETWORK_OPTIONS.items():
+        if values.get(name) is not None:
+            settings[key] = values[name]
+    return settings
+
+
+def all_errors(groups, values_by_host, explicit_by_host, specs, prefixes):
+    """Every problem of the inventory GROUPS and of each host's VALUES, all at once.
+
+    VALUES_BY_HOST holds each host's settings as the roles will see them, EXPLICIT_BY_HOST the
+    variable names its inventory and extra vars set, SPECS the merged options of every role,
+    PREFIXES the variable prefixes the collection owns (for typos).
+    """
+    names = sorted(values_by_host)
+    errors = []
+    problems = {}
+    usable_by_host = {}
+    for name in names:
+        values = values_by_host[name]
+        found = []
+        for option, option_spec in sorted(specs.items()):
+            found.extend(spec_checks.option_problems(option, option_spec, values.get(option)))
+        usable_by_host[name] = _usable(values, specs)
+        found.extend(relations.check_shapes(usable_by_host[name], specs))
+        found.extend(spec_checks.unknown_variables(explicit_by_host.get(name, ()), specs, prefixes))
+        problems[name] = found
+    errors.extend(spec_checks.per_host(problems, names))
+    hosts = []
+    for name in names:
+        member_of = [g for g in CLUSTER_GROUPS if name in (groups.get(g) or [])]
+        host, host_errors = host_model(name, member_of, usable_by_host[name], explicit_by_host.get(name, ()))
+        hosts.append(host)
+        errors.extend(host_errors)
+    errors.extend(_check_cluster_wide(values_by_host))
+    first = usable_by_host[names[0]] if names else {}
+    errors.extend(preflight_errors(hosts, _settings(first)))
+    errors.extend(relations.check_skew(first))
+    errors.extend(spec_checks.per_host({n: relations.check_cluster_dns(usable_by_host[n]) for n in names}, names))
+    errors.extend(relations.check_node_cidrs(hosts, usable_by_host, first.get("kubebin_pod_cidr"), first.get("kubebin_node_cidr_mask_size")))
+    for host in hosts:
+        errors.extend(relations.check_ports(host, usable_by_host[host["name"]]))
+        errors.extend(relations.check_bind_addresses(host, usable_by_host[host["name"]]))
+    errors.extend(pki_errors(first, hosts))
+    errors.extend(source_errors(first, hosts))
     return errors

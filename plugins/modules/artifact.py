@@ -608,28 +608,26 @@ class Obtainer:
     def manifest(self):
         if self._manifest is None:
             path = os.path.join(self.bundle_root(), "manifest.json")
-            data = read_json(path)
+            # Read and indexed by bundle_manifest, as preflight reads it: both see the same bundle.
             try:
-                bundle_manifest.check_manifest(data, path)
+                data = bundle_manifest.read_manifest(self.bundle_root())
+                self._images = bundle_manifest.parse_images(data, path)
+                self._manifest = bundle_manifest.artifact_index(data, path)
             except bundle_manifest.ManifestError as exc:
                 raise ArtifactError(str(exc))
-            self._images = bundle_manifest.parse_images(data, path)
-            self._manifest = {}
-            for entry in data["artifacts"]:
-                self._manifest[(entry.get("name"), str(entry.get("version")), entry.get("arch"))] = entry
         return self._manifest
 
     def from_bundle(self, item):
         manifest = self.manifest()
-        entry = manifest.get((item["name"], item["version"], item["arch"]))
+        entry = manifest.get(bundle_manifest.artifact_key(item["name"], item["version"], item["arch"]))
         if entry is None:
             have = sorted("%s/%s" % (v, a) for (n, v, a) in manifest if n == item["name"])
             raise ArtifactError("%s: not in bundle %s (it has %s); set the version to one the bundle carries or rebuild the bundle"
                                 % (label(item), self.bundle_root(), ", ".join(have) or "no %s at all" % item["name"]))
-        relative = safe_member_name(str(entry.get("file", "")))
-        expected = str(entry.get("sha256", "")).lower()
-        if relative is None or not HEX64.match(expected):
-            raise ArtifactError("%s: manifest entry needs a relative file and a sha256" % label(item))
+        try:
+            relative, expected = bundle_manifest.artifact_file(entry)
+        except bundle_manifest.ManifestError as exc:
+            raise ArtifactError("%s: %s" % (label(item), exc))
         path = os.path.join(self.bundle_root(), relative)
         if not os.path.isfile(path):
             raise ArtifactError("%s: bundle file %s is missing" % (label(item), path))

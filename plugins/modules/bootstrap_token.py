@@ -112,8 +112,6 @@ def main():
     )
     if not pki_secrets.HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"))
-    if module.params["ttl_hours"] < 0:
-        module.fail_json(msg="ttl_hours must be >= 0")
 
     set_mode = mode_setter(module)
 

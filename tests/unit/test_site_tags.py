@@ -40,7 +40,7 @@ def test_certs_tag_generates_and_distributes_to_every_component(certs_tasks):
 
 def test_certs_tag_changes_nothing_else(certs_tasks):
     allowed = {
-        "Check the inventory and the cluster settings",
+        "Check the inventory and the settings of every role",
         "Generate the cluster PKI",
         "Install the etcd certificates",
         "Install the control-plane certificates, keys and kubeconfigs",

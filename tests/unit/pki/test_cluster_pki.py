@@ -10,9 +10,11 @@ import ssl
 import subprocess
 import threading
 
+import pytest
 import yaml
 
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_cluster import ensure_cluster_pki
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError
 from pki_helpers import find_tool, hosts, openssl, snapshot
 
 SETTINGS = {"api_endpoint": "127.0.0.1", "api_endpoint_port": 6443, "key_algorithm": "ecdsa-p256"}
@@ -59,6 +61,13 @@ def test_invalid_spec_fails_before_writing(tmp_path):
         assert "kubebin_apiserver_extra_sans[0]" in str(exc)
     else:
         raise AssertionError("a bad SAN was accepted")
+    assert not directory.exists()
+
+
+def test_negative_token_lifetime_fails_before_writing(tmp_path):
+    directory = tmp_path / "pki"
+    with pytest.raises(PkiError, match="ttl_hours must be >= 0"):
+        ensure_cluster_pki(str(directory), hosts(), dict(SETTINGS, kubelet_tls_bootstrap=True), bootstrap_token_ttl_hours=-1)
     assert not directory.exists()
 
 

@@ -76,6 +76,8 @@ def test_bootstrap_token_format_secret_and_reuse(tmp_path):
     assert replaced["token"] != first["token"] and replaced["reason"] == "expired or expiring"
     with pytest.raises(PkiError, match=r"groups\[0\]"):
         pki_secrets.ensure_bootstrap_token(path, groups=["system:masters"])
+    with pytest.raises(PkiError, match="ttl_hours must be >= 0"):
+        pki_secrets.ensure_bootstrap_token(path, ttl_hours=-1)
 
 
 @pytest.fixture

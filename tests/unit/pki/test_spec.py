@@ -72,6 +72,7 @@ def test_kubeconfig_servers_with_endpoint():
     ({"apiserver_extra_sans": ["ok.example.test", "not a name!"]}, hosts(), "kubebin_apiserver_extra_sans[1]"),
     ({"api_endpoint": "under_score.example"}, hosts(), "kubebin_api_endpoint"),
     ({"service_cidr": "10.96.0.0/99"}, hosts(), "kubebin_service_cidr"),
+    ({"service_cidr": "10.96.0.1/32"}, hosts(), "kubebin_service_cidr: '10.96.0.1/32' has no address after"),
     ({}, [{"name": "cp1", "ips": [], "groups": ["etcd", "kube_control_plane"]}], "cp1 (group etcd): no IP"),
     ({}, [{"name": "CP1", "ips": ["10.0.0.1"], "groups": ["etcd", "kube_control_plane"]}], "lowercase DNS label"),
     ({}, [{"name": "cp1", "ips": ["10.0.0.1"], "groups": ["etcd"]}], "kube_control_plane is empty"),
