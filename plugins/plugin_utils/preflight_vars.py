@@ -12,7 +12,7 @@ variables, no variable whose raw value differs between hosts has one value for t
 from __future__ import annotations
 
 import jinja2
-from jinja2 import meta
+from jinja2 import nodes
 
 TEMPLATE_MARKS = ("{{", "{%", "{#")
 # Stands for "a template this parser cannot read": treated as differing between hosts, to be safe.
@@ -38,9 +38,15 @@ def referenced_names(value):
     if isinstance(value, str):
         if any(mark in value for mark in TEMPLATE_MARKS):
             try:
-                names.update(meta.find_undeclared_variables(_PARSER.parse(value)))
+                tree = _PARSER.parse(value)
             except jinja2.TemplateError:
                 names.add(UNREADABLE)
+            else:
+                # Names read, minus those the template sets itself (loop and set targets). Walked
+                # by hand: jinja2.meta would compile the template and refuse the collection's filters.
+                loads = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+                stores = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+                names.update(loads - stores)
     elif isinstance(value, dict):
         for key, item in value.items():
             names.update(referenced_names(key))
