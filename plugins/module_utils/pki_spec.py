@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.kubebin.cluster.plugins.module_utils.host_address import address_source, inventory_value
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError, is_dns_name, normalize_ip
 
 NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -61,15 +62,6 @@ def host_ips(values):
     return ips
 
 
-def _explicit(host_vars, name):
-    """Value of a host variable, or None when unset or not resolvable for this host."""
-    try:
-        value = host_vars.get(name)
-    except Exception:  # an inventory template that does not resolve for this host
-        return None
-    return value if value not in (None, "", []) else None
-
-
 def compact_hosts(groups, hostvars):
     """[{name, ips, groups}] of every host in etcd, kube_control_plane and kube_node.
 
@@ -83,10 +75,7 @@ def compact_hosts(groups, hostvars):
     hosts = []
     for name in sorted(membership):
         hv = hostvars[name]
-        ip = _explicit(hv, "kubebin_node_ip") or _explicit(hv, "ip")
-        if not ip:
-            candidate = _explicit(hv, "ansible_host")
-            ip = candidate if candidate and normalize_ip(candidate) else None
+        _field, ip = address_source(lambda variable, hv=hv: inventory_value(hv, variable))
         try:
             ips = host_ips(ip)
         except PkiError as exc:

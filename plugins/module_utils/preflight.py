@@ -13,6 +13,7 @@ import ipaddress
 import re
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import preflight_relations as relations
+from ansible_collections.kubebin.cluster.plugins.module_utils.host_address import address_source
 from ansible_collections.kubebin.cluster.plugins.module_utils import preflight_spec as spec_checks
 from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_pki import pki_errors
 from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_sources import source_errors
@@ -123,18 +124,13 @@ def host_model(name, groups, values, explicit):
     """
     errors = []
     addrs = []
-    for field in ("kubebin_node_ip", "ip"):
-        if (field == "ip" or field in explicit) and values.get(field) not in (None, "", []):
-            addrs = _parse_host_ip(name, field, values[field], errors)
-            break
+    field, value = address_source(lambda variable: values.get(variable) if variable in explicit or variable != "kubebin_node_ip" else None)
+    if field:
+        addrs = _parse_host_ip(name, field, value, errors)
     else:
         ansible_host = values.get("ansible_host")
-        addr = _parse_ip(ansible_host) if ansible_host else None
-        if addr is None:
-            hint = " (ansible_host '%s' is not an IP address)" % ansible_host if ansible_host else ""
-            errors.append("host '%s' has no IP: set its 'ip' variable%s" % (name, hint))
-        else:
-            addrs = [addr]
+        hint = " (ansible_host '%s' is not an IP address)" % ansible_host if ansible_host else ""
+        errors.append("host '%s' has no IP: set its 'ip' variable%s" % (name, hint))
     node_name = values.get("kubebin_node_name") or name
     host = {"name": name, "node_name": str(node_name), "ips": addrs, "groups": list(groups), "arch": values.get("kubebin_arch")}
     return host, errors

@@ -40,7 +40,7 @@ def _host(name):
 
 def _ip(name) -> str:
     variables = RUNNER.get_variables(name)
-    return variables.get("ip") or variables["ansible_host"]
+    return variables.get("kubebin_node_ip") or variables.get("ip") or variables["ansible_host"]
 
 
 def _token() -> dict:
