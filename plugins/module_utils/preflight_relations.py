@@ -196,40 +196,46 @@ def _service_networks(values):
     return nets
 
 
+def _in_service(values, service, name, value, errors):
+    """VALUE as an address of the service network, or None after naming NAME's problem."""
+    ip = _ip(value) if isinstance(value, str) else None
+    if ip is None or not any(ip in net for net in service):
+        errors.append("%s %s is not an address of kubebin_service_cidr %s" % (name, shown(value), values["kubebin_service_cidr"]))
+        return None
+    if any(ip == net.network_address + 1 for net in service):
+        errors.append("%s %s is the first service address, which the kubernetes Service takes" % (name, value))
+        return None
+    return ip
+
+
 def check_cluster_dns(values):
-    """The DNS IPs given to pods lie in the service network, and the kubelets point at CoreDNS."""
+    """The DNS addresses lie in the service network, and the kubelets send pods to CoreDNS.
+
+    Both coredns_service_ip and kubelet_cluster_dns follow kubebin_cluster_dns_ip by default; a
+    mistake in that one is reported once, not through the two that follow it.
+    """
     service = _service_networks(values)
     if not service:
         return []
     errors = []
-    default = service[0].network_address + 10
-    coredns = values.get("coredns_service_ip")
-    kubelet = values.get("kubelet_cluster_dns")
-    if service[0].version == 6 and not (coredns and kubelet):
-        errors.append(
-            "kubebin_service_cidr's first CIDR %s is IPv6: set coredns_service_ip and kubelet_cluster_dns to one address of it "
-            "(their defaults compute an IPv4 address)" % service[0]
-        )
+    shared = values.get("kubebin_cluster_dns_ip")
+    if isinstance(shared, str) and _in_service(values, service, "kubebin_cluster_dns_ip", shared, errors) is None:
         return errors
-    coredns_ip = default
-    if isinstance(coredns, str) and coredns:
-        coredns_ip = _ip(coredns)
-        if coredns_ip is None or not any(coredns_ip in net for net in service):
-            errors.append("coredns_service_ip %s is not an address of kubebin_service_cidr %s" % (shown(coredns), values["kubebin_service_cidr"]))
-            return errors
-        if coredns_ip == service[0].network_address + 1:
-            errors.append("coredns_service_ip %s is the first service address, which the kubernetes Service takes" % coredns)
-    dns = [default] if not kubelet else []
+    coredns = values.get("coredns_service_ip")
+    coredns_ip = _in_service(values, service, "coredns_service_ip", coredns, errors) if isinstance(coredns, str) else None
+    kubelet = values.get("kubelet_cluster_dns")
+    dns = []
     if isinstance(kubelet, list):
         for item in kubelet:
-            ip = _ip(item)
+            ip = _ip(item) if isinstance(item, str) else None
             if ip is None or not any(ip in net for net in service):
                 errors.append("kubelet_cluster_dns: %s is not an address of kubebin_service_cidr %s" % (shown(item), values["kubebin_service_cidr"]))
-            dns.append(ip)
-    if not errors and coredns_ip not in dns:
+            else:
+                dns.append(ip)
+    if not errors and coredns_ip is not None and dns and coredns_ip not in dns:
         errors.append(
-            "the kubelets send pods to DNS %s (kubelet_cluster_dns) but CoreDNS listens on %s (coredns_service_ip): set both to "
-            "the same address" % (", ".join(str(d) for d in dns), coredns_ip)
+            "the kubelets send pods to DNS %s (kubelet_cluster_dns) but CoreDNS listens on %s (coredns_service_ip): set "
+            "kubebin_cluster_dns_ip instead, which both follow" % (", ".join(str(d) for d in dns), coredns_ip)
         )
     return errors
 

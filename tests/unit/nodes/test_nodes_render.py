@@ -363,3 +363,15 @@ def test_argument_specs_equal_defaults(role):
     assert set(options) == set(defaults)
     for name, spec in options.items():
         assert spec["default"] == defaults[name], name
+
+
+def test_coredns_and_the_kubelets_follow_one_cluster_dns_address(tmp_path):
+    # One setting moves both; an IPv6 service network works without naming the address.
+    for extra, address in (({"kubebin_cluster_dns_ip": "10.96.0.53"}, "10.96.0.53"),
+                           ({"kubebin_service_cidr": "fd00:10:96::/112"}, "fd00:10:96::a")):
+        out_dir = str(tmp_path / address.replace(":", "_"))
+        render(out_dir, extra=extra)
+        service = next(d for d in yaml.safe_load_all(read(out_dir, "cp1", "coredns.yaml")) if d["kind"] == "Service")
+        kubelet = yaml.safe_load(read(out_dir, "w1", "kubelet-config.yaml"))
+        assert service["spec"]["clusterIP"] == address
+        assert kubelet["clusterDNS"] == [address]

@@ -62,7 +62,7 @@ VALID = {
                                         kubebin_pod_cidr="10.244.0.0/16,fd00:10:244::/56", pod_network_plugin="calico"),
     "IPv6 only with flannel": inventory([("cp1", "2001:db8::11")], [("cp1", "2001:db8::11")], [("w1", "2001:db8::21")],
                                         kubebin_service_cidr="fd00:10:96::/112", kubebin_pod_cidr="fd00:10:244::/56",
-                                        pod_network_plugin="flannel", coredns_service_ip="fd00:10:96::a", kubelet_cluster_dns=["fd00:10:96::a"]),
+                                        pod_network_plugin="flannel"),
     "dedicated etcd hosts": inventory([("e1", "192.0.2.1"), ("e2", "192.0.2.2"), ("e3", "192.0.2.3")], CP3[:1], W2),
     "a control plane without kubelets and a pod CIDR for the workers only": inventory(CP3, CP3, W2, kubebin_pod_cidr="10.244.0.0/23"),
     # 250 nodes run in the pure table (test_preflight_errors.py); here the whole action on 60.

@@ -43,8 +43,9 @@ DEFAULTS = {
     "kubebin_kube_version": "1.36.4",
     "kubebin_kubectl_version": "1.36.4",
     "kubebin_service_cidr": "10.96.0.0/12",
-    "coredns_service_ip": "",
-    "kubelet_cluster_dns": [],
+    "kubebin_cluster_dns_ip": "10.96.0.10",
+    "coredns_service_ip": "10.96.0.10",
+    "kubelet_cluster_dns": ["10.96.0.10"],
 }
 ALL_IN_ONE = {"name": "cp1", "ips": [ipaddress.ip_address("192.0.2.11")], "groups": ["etcd", "kube_control_plane", "kube_node", "k8s_cluster"]}
 
@@ -83,11 +84,14 @@ BAD = [
     ({"kubelet_config_extra": {"healthzPort": 2381}}, "etcd metrics (etcd_metrics_port) and kubelet healthz"),
     ({"kube_scheduler_bind_address": "192.0.2.99"}, "kube_scheduler_bind_address '192.0.2.99' is neither loopback, the wildcard, nor one of the host's IPs"),
     ({"coredns_service_ip": "10.200.0.10"}, "coredns_service_ip '10.200.0.10' is not an address of kubebin_service_cidr 10.96.0.0/12"),
-    ({"coredns_service_ip": "10.96.0.1", "kubelet_cluster_dns": ["10.96.0.1"]}, "is the first service address"),
-    ({"coredns_service_ip": "10.96.0.53"}, "the kubelets send pods to DNS 10.96.0.10 (kubelet_cluster_dns) but CoreDNS listens on 10.96.0.53"),
+    ({"coredns_service_ip": "10.96.0.1", "kubelet_cluster_dns": ["10.96.0.1"]}, "coredns_service_ip 10.96.0.1 is the first service address"),
+    ({"coredns_service_ip": "10.96.0.53"},
+     "the kubelets send pods to DNS 10.96.0.10 (kubelet_cluster_dns) but CoreDNS listens on 10.96.0.53 (coredns_service_ip): set kubebin_cluster_dns_ip"),
     ({"kubelet_cluster_dns": ["10.96.0.53"]}, "the kubelets send pods to DNS 10.96.0.53 (kubelet_cluster_dns) but CoreDNS listens on 10.96.0.10"),
     ({"kubelet_cluster_dns": ["8.8.8.8"]}, "kubelet_cluster_dns: '8.8.8.8' is not an address of kubebin_service_cidr"),
-    ({"kubebin_service_cidr": "fd00:10:96::/112"}, "set coredns_service_ip and kubelet_cluster_dns"),
+    # One message for the shared setting, none for the two that follow it.
+    ({"kubebin_cluster_dns_ip": "10.200.0.10", "coredns_service_ip": "10.200.0.10", "kubelet_cluster_dns": ["10.200.0.10"]},
+     "kubebin_cluster_dns_ip '10.200.0.10' is not an address of kubebin_service_cidr 10.96.0.0/12"),
 ]
 
 
@@ -102,7 +106,9 @@ GOOD = [
     {"kubebin_api_proxy_port": 16443, "kube_apiserver_bind_address": "192.0.2.11"},
     {"api_proxy_enabled": False, "kubebin_apiserver_port": 6443},
     {"coredns_service_ip": "10.96.0.53", "kubelet_cluster_dns": ["10.96.0.53"]},
-    {"kubebin_service_cidr": "fd00:10:96::/112", "coredns_service_ip": "fd00:10:96::a", "kubelet_cluster_dns": ["fd00:10:96::a"]},
+    {"kubebin_cluster_dns_ip": "10.96.0.53", "coredns_service_ip": "10.96.0.53", "kubelet_cluster_dns": ["10.96.0.53"]},
+    {"kubebin_service_cidr": "fd00:10:96::/112", "kubebin_cluster_dns_ip": "fd00:10:96::a", "coredns_service_ip": "fd00:10:96::a",
+     "kubelet_cluster_dns": ["fd00:10:96::a"]},
     {"kubebin_kubectl_version": "1.37.0"},
     {"kube_controller_manager_cluster_signing_duration": "720h30m"},
     {"api_proxy_timeout_connect": "500ms"},
