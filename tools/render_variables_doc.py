@@ -32,7 +32,7 @@ def main():
     for name, spec in options.items():
         default = spec.get("default", "(derived)")
         if isinstance(default, (list, dict)):
-            default = yaml.safe_dump(default, default_flow_style=True).strip()
+            default = yaml.safe_dump(default, default_flow_style=True, width=float("inf")).strip()
         choices = " One of: %s." % ", ".join("`%s`" % c for c in spec["choices"]) if spec.get("choices") else ""
         description = " ".join(spec["description"]) if isinstance(spec["description"], list) else spec["description"]
         description = description.replace("C(", "`").replace(")", "`") if "C(" in description else description
