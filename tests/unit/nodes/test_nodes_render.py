@@ -375,3 +375,13 @@ def test_coredns_and_the_kubelets_follow_one_cluster_dns_address(tmp_path):
         kubelet = yaml.safe_load(read(out_dir, "w1", "kubelet-config.yaml"))
         assert service["spec"]["clusterIP"] == address
         assert kubelet["clusterDNS"] == [address]
+
+
+def test_containerd_the_kubelet_and_crictl_share_one_cri_socket(tmp_path):
+    render(str(tmp_path), extra={"kubebin_cri_socket": "/run/k8s-cri/cri.sock", "containerd_state_dir": "/run/other"})
+    config = read(str(tmp_path), "w1", "config.toml")
+    kubelet = yaml.safe_load(read(str(tmp_path), "w1", "kubelet-config.yaml"))
+    crictl = yaml.safe_load(read(str(tmp_path), "w1", "crictl.yaml"))
+    assert 'address = "/run/k8s-cri/cri.sock"' in config
+    assert kubelet["containerRuntimeEndpoint"] == "unix:///run/k8s-cri/cri.sock"
+    assert crictl["runtime-endpoint"] == crictl["image-endpoint"] == "unix:///run/k8s-cri/cri.sock"
