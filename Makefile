@@ -19,12 +19,12 @@ export ANSIBLE_HOME := $(CURDIR)/.cache/ansible-home
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: help test sandbox sandbox-destroy venv collection docker image bundle unit lint sanity build molecule clean
+.PHONY: help test sandbox sandbox-destroy venv collection docker image bundle test-tools unit lint sanity build molecule clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-test: venv collection docker bundle unit lint sanity build image molecule ## everything CI runs, in order
+test: venv collection docker bundle test-tools unit lint sanity build image molecule ## everything CI runs, in order
 	@echo "make test: all stages passed"
 
 sandbox: venv collection docker image bundle ## start the 5 systemd hosts and run site.yml against them (kept running)
@@ -69,7 +69,10 @@ build: venv ## build the collection tarball and run galaxy-importer on it
 bundle: venv docker ## the test bundle: every binary built from its upstream Go module, images built locally (cached outside the clone)
 	$(BIN)/python tests/bundle/build_test_bundle.py $(CURDIR)/.cache/test-bundle
 
-molecule: venv collection image bundle ## molecule scenarios on systemd hosts in containers
+test-tools: venv ## tools only the tests run (kube-bench), built from their Go modules (cached outside the clone)
+	$(BIN)/python tests/bundle/build_test_tools.py $(CURDIR)/.cache/test-tools
+
+molecule: venv collection image bundle test-tools ## molecule scenarios on systemd hosts in containers
 	molecule test -s bad_input
 	molecule test -s default
 	molecule test -s tls_bootstrap
