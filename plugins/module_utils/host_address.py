@@ -6,6 +6,9 @@
 An inventory ``kubebin_node_ip`` wins, then ``ip`` (kubespray's name), then ``ansible_host``
 when it is an IP address (docs/architecture.md). Role defaults are not inventory values, so only
 what the inventory or extra vars set counts.
+
+The parsers of an IP address and of a comma-separated CIDR list live here too, so that preflight
+and the PKI read addresses and networks the same way.
 """
 
 from __future__ import annotations
@@ -16,12 +19,47 @@ import ipaddress
 ADDRESS_FIELDS = ("kubebin_node_ip", "ip")
 
 
-def is_ip(value):
+def parse_ip(value, strip=True):
+    """VALUE as an ipaddress object, or None when it is not an IP address.
+
+    With STRIP false, surrounding blanks make VALUE no address: for a setting passed to a program
+    as it is written (a bind address, a DNS address), where blanks would be part of the flag.
+    """
+    text = str(value)
     try:
-        ipaddress.ip_address(str(value).strip())
-        return True
+        return ipaddress.ip_address(text.strip() if strip else text)
     except ValueError:
-        return False
+        return None
+
+
+def is_ip(value):
+    return parse_ip(value) is not None
+
+
+def split_list(value):
+    """The items of a raw value (one item, a comma list or a list), as stripped text, empty ones dropped."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [str(i).strip() for i in items if str(i).strip()]
+
+
+def parse_cidrs(value, skip_empty=True):
+    """(networks, bad) of VALUE: one CIDR or a comma-separated list of them (a dual-stack pair).
+
+    Each part is stripped and parsed strictly (host bits set make it no network); BAD holds
+    (part, ValueError) for each part that is no CIDR, in order. Empty parts (and so an empty or
+    null VALUE) are skipped, unless SKIP_EMPTY is false: then each empty part is a bad one, for a
+    check that uses VALUE only when all of it is CIDRs.
+    """
+    nets, bad = [], []
+    for part in str(value or "").split(","):
+        part = part.strip()
+        if not part and skip_empty:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(part, strict=True))
+        except ValueError as exc:
+            bad.append((part, exc))
+    return nets, bad
 
 
 def inventory_value(host_vars, name):
@@ -50,8 +88,7 @@ def address_source(get):
 
 def first_address(value):
     """The first address of a raw value (one address, a comma list or a list), as text."""
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    items = [str(i).strip() for i in items if str(i).strip()]
+    items = split_list(value)
     return items[0] if items else ""
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime
 import ipaddress
 
+from ansible_collections.kubebin.cluster.plugins.module_utils.host_address import parse_ip
+
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -202,10 +204,8 @@ def signed_by(cert, ca_cert):
 
 def normalize_ip(value):
     """Canonical text of an IP address, or None when value is not an IP address."""
-    try:
-        return str(ipaddress.ip_address(str(value).strip()))
-    except ValueError:
-        return None
+    ip = parse_ip(value)
+    return str(ip) if ip is not None else None
 
 
 def is_dns_name(value):

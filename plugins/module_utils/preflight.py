@@ -9,11 +9,10 @@ inventory without reading code.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import preflight_relations as relations
-from ansible_collections.kubebin.cluster.plugins.module_utils.host_address import address_source
+from ansible_collections.kubebin.cluster.plugins.module_utils.host_address import address_source, parse_cidrs, parse_ip, split_list
 from ansible_collections.kubebin.cluster.plugins.module_utils import preflight_spec as spec_checks
 from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_pki import pki_errors
 from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_sources import source_errors
@@ -49,25 +48,14 @@ SUPPORTED_VERSIONS = {
 MAX_SERVICE_HOST_BITS = 20
 
 
-def _parse_ip(value):
-    try:
-        return ipaddress.ip_address(str(value))
-    except ValueError:
-        return None
-
-
 def _parse_networks(name, value, errors):
     """Parse a CIDR or a comma-separated dual-stack pair; report problems under NAME."""
-    nets = []
-    parts = [p.strip() for p in str(value or "").split(",") if p.strip()]
-    if not parts:
+    nets, bad = parse_cidrs(value)
+    if not nets and not bad:
         errors.append("kubebin_%s is empty: give a CIDR such as 10.96.0.0/12" % name)
         return nets
-    for part in parts:
-        try:
-            nets.append(ipaddress.ip_network(part, strict=True))
-        except ValueError as exc:
-            errors.append("kubebin_%s: '%s' is not a valid network CIDR (%s)" % (name, part, exc))
+    for part, exc in bad:
+        errors.append("kubebin_%s: '%s' is not a valid network CIDR (%s)" % (name, part, exc))
     families = [n.version for n in nets]
     if len(families) != len(set(families)):
         errors.append("kubebin_%s: at most one IPv4 and one IPv6 CIDR may be given, got '%s'" % (name, value))
@@ -100,8 +88,7 @@ def _parse_host_ip(name, field, value, errors):
     here instead of failing on a host. A dual-stack cluster needs dual-stack service and pod
     CIDRs, not two host addresses.
     """
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    items = [str(i).strip() for i in items if str(i).strip()]
+    items = split_list(value)
     if len(items) > 1:
         errors.append(
             "host '%s': %s gives %d addresses (%s); give the host's one cluster IP: the roles bind and advertise one address "
@@ -109,7 +96,7 @@ def _parse_host_ip(name, field, value, errors):
             % (name, field, len(items), ", ".join(items))
         )
         return []
-    addr = _parse_ip(items[0]) if items else None
+    addr = parse_ip(items[0]) if items else None
     if items and addr is None:
         errors.append("host '%s': %s '%s' is not an IP address" % (name, field, items[0]))
     return [addr] if addr else []
@@ -257,7 +244,7 @@ def _check_capacity(settings, pods, kubelet_hosts, errors):
                 % (net, room, mask, len(kubelet_hosts))
             )
         addresses = 2 ** (net.max_prefixlen - mask) - RESERVED_PER_NODE_RANGE
-        if isinstance(max_pods, int) and not isinstance(max_pods, bool) and addresses < max_pods:
+        if spec_checks.is_int(max_pods) and addresses < max_pods:
             errors.append(
                 "%s %d leaves %d pod addresses per node, fewer than kubelet_max_pods %d; use a shorter node mask or lower "
                 "kubelet_max_pods" % (name, mask, addresses, max_pods)
@@ -354,16 +341,9 @@ def _check_cluster_wide(values_by_host):
     return errors
 
 
-def _usable(values, specs):
-    """The values that passed their type check and could be evaluated on the controller."""
-    usable = {}
-    for name, value in values.items():
-        if isinstance(value, spec_checks.Unknown):
-            continue
-        if name in specs and spec_checks.option_problems(name, specs[name], value):
-            continue
-        usable[name] = value
-    return usable
+def _usable(values, rejected):
+    """The values that could be evaluated on the controller and are not REJECTED (they failed their type check)."""
+    return {name: value for name, value in values.items() if not isinstance(value, spec_checks.Unknown) and name not in rejected}
 
 
 def _settings(values):
@@ -389,9 +369,13 @@ def all_errors(groups, values_by_host, explicit_by_host, specs, prefixes):
     for name in names:
         values = values_by_host[name]
         found = []
+        rejected = set()
         for option, option_spec in sorted(specs.items()):
-            found.extend(spec_checks.option_problems(option, option_spec, values.get(option)))
-        usable_by_host[name] = _usable(values, specs)
+            option_found = spec_checks.option_problems(option, option_spec, values.get(option))
+            found.extend(option_found)
+            if option_found:
+                rejected.add(option)
+        usable_by_host[name] = _usable(values, rejected)
         found.extend(relations.check_shapes(usable_by_host[name], specs))
         found.extend(spec_checks.unknown_variables(explicit_by_host.get(name, ()), specs, prefixes))
         problems[name] = found

@@ -23,12 +23,12 @@ runs on the controller in the play after preflight, before any play touches a ho
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import re
 from fractions import Fraction
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.kubebin.cluster.plugins.module_utils.host_address import parse_cidrs
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError, utcnow
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_engine import is_renew_before_days, is_validity_days
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_secrets import is_token_ttl_hours
@@ -201,17 +201,10 @@ def _check_extra_sans(values, errors):
                           "as in *.api.example.com)" % (index, _quoted(text)))
 
 
-def _parses(cidrs):
-    parts = [part.strip() for part in cidrs.split(",") if part.strip()]
-    try:
-        return bool(parts) and all(ipaddress.ip_network(part, strict=True) for part in parts)
-    except ValueError:
-        return False
-
-
 def _check_service_cidr(values, errors):
     value = _text(values.get("kubebin_service_cidr"))
-    if value is None or not _parses(value):
+    nets, bad = parse_cidrs(value)
+    if not nets or bad:
         return  # empty or not CIDRs: preflight's network checks name each part
     try:
         service_first_ips(value)

@@ -13,7 +13,8 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_spec import shown
+from ansible_collections.kubebin.cluster.plugins.module_utils.host_address import parse_cidrs, parse_ip
+from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_spec import is_int, shown
 
 # A sign is allowed here: preflight_pki says why a negative signing duration is wrong.
 GO_DURATION = re.compile(r"^[-+]?([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$")
@@ -38,15 +39,9 @@ AT_LEAST_ONE = re.compile(r"_(retries|replicas|keep|maxconn|max_pods|check_fall|
 RELEASES = ("coredns_version",)
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _ip(value):
-    try:
-        return ipaddress.ip_address(str(value))
-    except ValueError:
-        return None
+    """VALUE as an IP address exactly as written: the roles pass these settings to flags unchanged."""
+    return parse_ip(value, strip=False)
 
 
 def check_shapes(values, specs):
@@ -55,7 +50,7 @@ def check_shapes(values, specs):
     for name, spec in sorted(specs.items()):
         value = values.get(name)
         # The PKI's numbers have their own ranges (preflight_pki).
-        if spec.get("type") != "int" or not _is_int(value) or name.startswith(("kubebin_pki_", "pki_")):
+        if spec.get("type") != "int" or not is_int(value) or name.startswith(("kubebin_pki_", "pki_")):
             continue
         if name.endswith("_port") and not 1 <= value <= 65535:
             errors.append("%s %d is not a port: give a number from 1 to 65535" % (name, value))
@@ -116,7 +111,7 @@ def _listeners(host, values):
     found = []
 
     def add(component, addresses, port):
-        if _is_int(port):
+        if is_int(port):
             found.extend((component, str(a), port) for a in addresses)
 
     if "etcd" in groups:
@@ -186,14 +181,13 @@ def check_bind_addresses(host, values):
     return errors
 
 
-def _service_networks(values):
-    nets = []
-    for part in str(values.get("kubebin_service_cidr") or "").split(","):
-        try:
-            nets.append(ipaddress.ip_network(part.strip(), strict=True))
-        except ValueError:
-            return []
-    return nets
+def _networks(value):
+    """The CIDRs of VALUE when every comma-separated part is one (an empty part is none), else [].
+
+    A value that is not all CIDRs is reported by preflight's network checks; the relations skip it.
+    """
+    nets, bad = parse_cidrs(value, skip_empty=False)
+    return [] if bad else nets
 
 
 def _in_service(values, service, name, value, errors):
@@ -214,7 +208,7 @@ def check_cluster_dns(values):
     Both coredns_service_ip and kubelet_cluster_dns follow kubebin_cluster_dns_ip by default; a
     mistake in that one is reported once, not through the two that follow it.
     """
-    service = _service_networks(values)
+    service = _networks(values.get("kubebin_service_cidr"))
     if not service:
         return []
     errors = []
@@ -243,12 +237,9 @@ def check_cluster_dns(values):
 def check_node_cidrs(hosts, values_by_host, pod_cidr, node_mask):
     """Per-host pod ranges (pod_network_node_cidr) lie in the pod CIDR, have the node mask and do not overlap."""
     errors = []
-    pods = []
-    for part in str(pod_cidr or "").split(","):
-        try:
-            pods.append(ipaddress.ip_network(part.strip(), strict=True))
-        except ValueError:
-            return errors
+    pods = _networks(pod_cidr)
+    if not pods:
+        return errors
     taken = {}
     for host in hosts:
         value = values_by_host.get(host["name"], {}).get("pod_network_node_cidr")
@@ -262,7 +253,7 @@ def check_node_cidrs(hosts, values_by_host, pod_cidr, node_mask):
             continue
         if not any(net.version == p.version and net.subnet_of(p) for p in pods):
             errors.append("%s is not inside kubebin_pod_cidr %s" % (where, pod_cidr))
-        elif net.version == 4 and _is_int(node_mask) and net.prefixlen != node_mask:
+        elif net.version == 4 and is_int(node_mask) and net.prefixlen != node_mask:
             errors.append("%s is a /%d, but node ranges are /%d (kubebin_node_cidr_mask_size)" % (where, net.prefixlen, node_mask))
         for other, other_net in taken.items():
             if other_net.version == net.version and other_net.overlaps(net):

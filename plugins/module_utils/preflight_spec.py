@@ -58,12 +58,13 @@ def kind(value):
     return type(value).__name__
 
 
-def _int_like(value):
+def is_int(value, text=False):
+    """VALUE is a whole number (a boolean is none); with TEXT a string of digits counts too, as an int option converts it."""
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
         return True
-    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
+    return text and isinstance(value, str) and value.strip().lstrip("-").isdigit()
 
 
 def _type_problem(value, wanted):
@@ -79,7 +80,7 @@ def _type_problem(value, wanted):
             return "got a list %s; give a single value" % shown(value)
         return "got %s" % kind(value)
     if wanted == "int":
-        return None if _int_like(value) else "got %s %s" % (kind(value), shown(value))
+        return None if is_int(value, text=True) else "got %s %s" % (kind(value), shown(value))
     if wanted == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return None

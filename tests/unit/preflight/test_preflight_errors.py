@@ -5,7 +5,8 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.kubebin.cluster.plugins.module_utils.preflight import host_model, preflight_errors
+from ansible_collections.kubebin.cluster.plugins.module_utils import preflight_spec as spec_checks
+from ansible_collections.kubebin.cluster.plugins.module_utils.preflight import all_errors, host_model, preflight_errors
 
 
 def host(name, ip, *groups, **extra):
@@ -208,3 +209,23 @@ VALID_INVENTORIES = {
 def test_valid_inventories_pass(name):
     hosts, settings = VALID_INVENTORIES[name]
     assert errors_with(hosts, **settings) == []
+
+
+def test_all_errors_checks_each_option_once_per_host_and_leaves_a_mistyped_value_out(monkeypatch):
+    calls = []
+    real = spec_checks.option_problems
+
+    def counted(name, spec, value):
+        calls.append(name)
+        return real(name, spec, value)
+
+    monkeypatch.setattr(spec_checks, "option_problems", counted)
+    specs = {"kubebin_service_cidr": {"type": "str"}, "kubelet_max_pods": {"type": "int"}, "ip": {"type": "str"}}
+    groups = {"etcd": ["a"], "kube_control_plane": ["a"], "kube_node": ["a"], "k8s_cluster": ["a"]}
+    values = {"a": {"ip": "192.0.2.11", "kubebin_service_cidr": ["10.96.0.0/12"], "kubelet_max_pods": 110}}
+    errors = all_errors(groups, values, {"a": ["ip"]}, specs, ["kubebin_"])
+    assert sorted(calls) == sorted(specs)
+    # The list is reported by its type check only, not again by the network checks.
+    assert [e for e in errors if "kubebin_service_cidr" in e] == [
+        "kubebin_service_cidr must be a string, got a list [\"10.96.0.0/12\"]; give a single value"
+    ]

@@ -4,6 +4,7 @@ import pytest
 
 from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_spec import (
     Unknown,
+    is_int,
     option_problems,
     per_host,
     unknown_variables,
@@ -77,3 +78,22 @@ def test_a_typo_in_a_role_variable_is_named_with_the_closest_variable():
 def test_a_problem_of_every_host_is_reported_once_and_others_name_their_hosts():
     merged = per_host({"a": ["shared", "only a"], "b": ["shared"], "c": ["shared", "only c"]}, ["a", "b", "c"])
     assert merged == ["shared", "only a (host a)", "only c (host c)"]
+
+
+@pytest.mark.parametrize(
+    "value, whole, with_text",
+    [
+        (3, True, True),
+        (-3, True, True),
+        (True, False, False),
+        ("3", False, True),
+        (" -3 ", False, True),
+        ("3.0", False, False),
+        (3.0, False, False),
+        (None, False, False),
+        ([3], False, False),
+    ],
+)
+def test_is_int_counts_text_only_when_asked(value, whole, with_text):
+    assert is_int(value) is whole
+    assert is_int(value, text=True) is with_text
