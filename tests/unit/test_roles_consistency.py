@@ -70,3 +70,15 @@ def test_variables_doc_lists_every_cluster_setting():
         doc = handle.read()
     missing = [key for key in public_defaults("kubebin") if "`%s`" % key not in doc]
     assert not missing, "docs/variables.md does not list %s" % missing
+
+
+def test_architecture_picture_ports_match_the_defaults():
+    with open(os.path.join(REPO, "docs", "architecture.md"), encoding="utf-8") as handle:
+        picture = re.search(r"```mermaid\n(.*?)```", handle.read(), re.S).group(1)
+    defaults = {}
+    for role in ROLES:
+        defaults.update(read_yaml("roles", role, "defaults", "main.yml") or {})
+    named = re.findall(r":(\d+) \(([a-z_]+)\)", picture)
+    assert len(named) >= 7, named
+    wrong = ["%s says %s, default %s" % (var, port, defaults.get(var)) for port, var in named if str(defaults.get(var)) != port]
+    assert not wrong, wrong
