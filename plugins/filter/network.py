@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from ansible.errors import AnsibleFilterError
 
@@ -23,8 +24,77 @@ def nth_ip(cidrs, index):
     return str(network.network_address + index)
 
 
+_IPV4_CIDR = re.compile(r"^\d+\.\d+\.\d+\.\d+/\d+$")
+
+
+def allocate_node_cidrs(nodes, pod_cidr, mask, fixed=None, remembered=None, ips=None):
+    """{'cidrs': node -> CIDR, 'errors': [...]} for the bridge network: the nodes' per-host
+    CIDRs (FIXED) first, then what the controller remembers (REMEMBERED, unless a fixed one took
+    it), then the lowest free /MASK block of POD_CIDR for each new node, in NODES' order.
+
+    Pigeonhole: among the first len(used) + 1 blocks one is free, so the search never walks the
+    whole pod CIDR. Each error names the node and the variable to fix.
+    """
+    fixed, remembered, ips = fixed or {}, remembered or {}, ips or {}
+    mask = int(mask)
+    cidrs, errors = {}, []
+    try:
+        network = ipaddress.ip_network(str(pod_cidr), strict=False)
+    except ValueError:
+        network = None
+    if network is None or network.version != 4 or "," in str(pod_cidr):
+        return {"cidrs": {}, "errors": ["pod_network_plugin bridge supports one IPv4 kubebin_pod_cidr; %s is not (use flannel or calico)"
+                                        % pod_cidr]}
+    for node in nodes:
+        if fixed.get(node):
+            cidrs[node] = str(fixed[node])
+    for node in nodes:
+        if node not in cidrs and node in remembered and str(remembered[node]) not in cidrs.values():
+            cidrs[node] = str(remembered[node])
+    blocks = 2 ** (mask - network.prefixlen) if mask >= network.prefixlen else 0
+    for node in nodes:
+        if node in cidrs:
+            continue
+        used = set(cidrs.values())
+        for index in range(min(len(used) + 1, blocks)):
+            candidate = "%s/%d" % (network.network_address + index * 2 ** (32 - mask), mask)
+            if candidate not in used:
+                cidrs[node] = candidate
+                break
+    for node in nodes:
+        errors += _node_cidr_errors(node, cidrs.get(node), pod_cidr, network, mask, ips)
+    if len(cidrs) != len(set(cidrs.values())):
+        errors.append("two nodes have the same pod CIDR: %s (pod_network_node_cidr)" % cidrs)
+    return {"cidrs": cidrs, "errors": errors}
+
+
+def _node_cidr_errors(node, cidr, pod_cidr, network, mask, ips):
+    errors = []
+    if not cidr:
+        errors.append("no free /%s left in kubebin_pod_cidr %s for node %s" % (mask, pod_cidr, node))
+    elif not _IPV4_CIDR.match(cidr):
+        errors.append("node %s: pod CIDR %s is not an IPv4 CIDR (pod_network_node_cidr)" % (node, cidr))
+    else:
+        address, prefix = cidr.split("/")
+        try:
+            inside = ipaddress.ip_address(address) in network and int(prefix) >= network.prefixlen
+        except ValueError:
+            inside = False
+        if not inside:
+            errors.append("node %s: pod CIDR %s is outside kubebin_pod_cidr %s (pod_network_node_cidr)" % (node, cidr, pod_cidr))
+    if not ips.get(node):
+        errors.append("node %s has no `ip`: routes to its pods need it" % node)
+    return errors
+
+
+def node_cidrs(nodes, pod_cidr, mask, hostvars, remembered=None, ips=None):
+    """allocate_node_cidrs with each node's pod_network_node_cidr read from HOSTVARS."""
+    fixed = {node: hostvars[node].get("pod_network_node_cidr") for node in nodes}
+    return allocate_node_cidrs(nodes, pod_cidr, mask, fixed, remembered, ips)
+
+
 class FilterModule:
     """kubebin network filters."""
 
     def filters(self):
-        return {"nth_ip": nth_ip}
+        return {"nth_ip": nth_ip, "node_cidrs": node_cidrs}

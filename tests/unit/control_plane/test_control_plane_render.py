@@ -193,8 +193,8 @@ def test_controller_manager_secure_defaults(default):
     assert flags["--use-service-account-credentials"] == "true"
     assert flags["--cluster-signing-cert-file"] == "/etc/kubernetes/pki/ca.crt"
     assert flags["--cluster-signing-key-file"] == "/etc/kubernetes/pki/ca.key"
-    assert flags["--allocate-node-cidrs"] == "true"
-    assert flags["--cluster-cidr"] == "10.244.0.0/16" and flags["--node-cidr-mask-size"] == "24"
+    # bridge network (the default): the pod_network role allocates the node CIDRs, not the controller-manager
+    assert flags["--allocate-node-cidrs"] == "false" and "--cluster-cidr" not in flags
     assert flags["--service-cluster-ip-range"] == "10.96.0.0/12"
     assert flags["--leader-elect"] == "true" and flags["--profiling"] == "false"
     assert flags["--bind-address"] == "127.0.0.1" and flags["--tls-min-version"] == "VersionTLS12"
@@ -258,6 +258,7 @@ def test_switches_anonymous_off_extra_args_dual_stack_endpoint(tmp_path, referen
         "kube_apiserver_audit_log": False,
         "kube_apiserver_extra_args": {"profiling": None, "v": 2},
         "kubebin_pod_cidr": "10.244.0.0/16,fd00:10:244::/56",
+        "kubebin_pod_network_plugin": "calico",
         "kubebin_api_endpoint": "lb.example.test",
         "kube_scheduler_config_extra": {"percentageOfNodesToScore": 50},
     }
@@ -270,6 +271,7 @@ def test_switches_anonymous_off_extra_args_dual_stack_endpoint(tmp_path, referen
     assert "ReadWritePaths" not in rendered["cp1"]["kube-apiserver.service"]
     _binary, pairs = unit_flags(rendered["cp1"]["kube-controller-manager.service"])
     flags = dict(pairs)
+    assert flags["--allocate-node-cidrs"] == "true" and flags["--cluster-cidr"] == "10.244.0.0/16,fd00:10:244::/56"
     assert flags["--node-cidr-mask-size-ipv4"] == "24" and flags["--node-cidr-mask-size-ipv6"] == "64"
     assert "--node-cidr-mask-size" not in flags
     assert not set(flags) - set(reference["flags"]["kube-controller-manager"])
