@@ -5,7 +5,8 @@ serving certificate approved by the kubelet role (after its checks) and signed.
 Everything is real: the upstream kube-apiserver authenticates the token, the upstream
 controller-manager approves and signs the client requests, the upstream kubelet bootstraps itself,
 and the identities are read from the apiservers' audit logs.
-The last test forges a serving request and runs the approval step again; it changes the cluster.
+The last tests submit a renewal-shaped and a forged serving request and run the approval step
+again; they change the cluster.
 """
 
 from __future__ import annotations
@@ -198,6 +199,53 @@ def _controller_kubectl(kubeconfig, *args, stdin=None):
                           text=True, timeout=60, check=False)
 
 
+def _node_serving_request(host, tmp_path, name, sans, csr_name) -> subprocess.CompletedProcess:
+    """Submit, with the node's own client credentials, a serving request with SANS."""
+    client_pem = host.file(CERT_DIR + "/kubelet-client-current.pem").content
+    node_conf = _kubeconfig_for(tmp_path / "node.conf", client_pem)
+    subprocess.run(["openssl", "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-keyout", str(tmp_path / (csr_name + ".key")), "-out", str(tmp_path / (csr_name + ".csr")),
+                    "-subj", "/O=system:nodes/CN=system:node:" + name, "-addext", "subjectAltName=" + sans],
+                   check=True, capture_output=True, timeout=60)
+    request = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest", "metadata": {"name": csr_name},
+               "spec": {"request": base64.b64encode((tmp_path / (csr_name + ".csr")).read_bytes()).decode(),
+                        "signerName": SERVING_SIGNER, "usages": ["digital signature", "server auth"]}}
+    _host(CONTROL_PLANE[0]).run_test("%s delete certificatesigningrequest %s --ignore-not-found" % (KUBECTL, csr_name))
+    return _controller_kubectl(node_conf, "create", "-f", "-", stdin=json.dumps(request))
+
+
+def _approval_run(name) -> subprocess.CompletedProcess:
+    """The approval step of the site playbook (its kubelet_run tag), for one node."""
+    playbook = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml")
+    return subprocess.run([shutil.which("ansible-playbook"), "-i", INVENTORY, playbook, "--tags", "kubelet_run", "--limit", name],
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_a_renewal_request_of_a_certified_node_is_approved_on_the_next_run(host, tmp_path):
+    """A kubelet renews its serving certificate with a new request of the same shape while it
+    still holds the old one; the next run of the playbook approves it with the same checks."""
+    workers = [n for n in sorted(RUNNER.get_hosts("kube_node")) if n not in CONTROL_PLANE]
+    if host.backend.host != workers[0]:
+        pytest.skip("runs once, on the first worker")
+    name = host.backend.host
+    held = _fingerprint(host, CERT_DIR + "/kubelet-server-current.pem")
+    created = _node_serving_request(host, tmp_path, name, "DNS:%s,IP:%s" % (name, _ip(name)), "renewal-" + name)
+    assert created.returncode == 0, created.stderr
+    assert _reasons(_csrs_by_name("renewal-" + name)) == []
+    run = _approval_run(name)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "renewal-%s for node %s" % (name, name) in run.stdout, run.stdout[-3000:]
+    renewal = _csrs_by_name("renewal-" + name)
+    assert _reasons(renewal) == ["KubectlApprove"]
+    deadline = time.monotonic() + 60
+    while not _issued(renewal) and time.monotonic() < deadline:
+        time.sleep(2)
+        renewal = _csrs_by_name("renewal-" + name)
+    assert _subject(_issued(renewal)) == "subject=O = system:nodes, CN = system:node:%s" % name
+    # The kubelet itself keeps serving with its certificate until it renews it itself.
+    assert _fingerprint(host, CERT_DIR + "/kubelet-server-current.pem") == held
+
+
 def test_a_forged_serving_request_stays_pending_while_the_real_one_is_approved(host, tmp_path):
     workers = [n for n in sorted(RUNNER.get_hosts("kube_node")) if n not in CONTROL_PLANE]
     if host.backend.host != workers[0]:
@@ -205,18 +253,7 @@ def test_a_forged_serving_request_stays_pending_while_the_real_one_is_approved(h
     name, victim = host.backend.host, CONTROL_PLANE[0]
     # 1. With the worker's own client credentials, a serving request that also names the
     #    control-plane host's IP: the apiserver records the worker as its requester.
-    client_pem = host.file(CERT_DIR + "/kubelet-client-current.pem").content
-    node_conf = _kubeconfig_for(tmp_path / "node.conf", client_pem)
-    subprocess.run(["openssl", "req", "-new", "-nodes", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                    "-keyout", str(tmp_path / "forged.key"), "-out", str(tmp_path / "forged.csr"),
-                    "-subj", "/O=system:nodes/CN=system:node:" + name,
-                    "-addext", "subjectAltName=DNS:%s,IP:%s,IP:%s" % (name, _ip(name), _ip(victim))],
-                   check=True, capture_output=True, timeout=60)
-    forged = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest", "metadata": {"name": "forged-" + name},
-              "spec": {"request": base64.b64encode((tmp_path / "forged.csr").read_bytes()).decode(), "signerName": SERVING_SIGNER,
-                       "usages": ["digital signature", "server auth"]}}
-    _host(victim).run_test("%s delete certificatesigningrequest forged-%s --ignore-not-found" % (KUBECTL, name))  # a rerun of verify
-    created = _controller_kubectl(node_conf, "create", "-f", "-", stdin=json.dumps(forged))
+    created = _node_serving_request(host, tmp_path, name, "DNS:%s,IP:%s,IP:%s" % (name, _ip(name), _ip(victim)), "forged-" + name)
     assert created.returncode == 0, created.stderr
     # 2. The worker loses its serving certificate and asks again (a new, legitimate request).
     before = {c["metadata"]["name"] for c in _csrs()}
@@ -226,10 +263,7 @@ def test_a_forged_serving_request_stays_pending_while_the_real_one_is_approved(h
     # aborts every handshake (Go: alert internal error) without presenting a certificate.
     assert refused.rc != 0 and "no peer certificate available" in refused.stdout, refused.stdout
     # 3. The approval step of the site playbook again, for this node.
-    playbook = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml")
-    ansible_playbook = shutil.which("ansible-playbook")
-    run = subprocess.run([ansible_playbook, "-i", INVENTORY, playbook, "--tags", "kubelet_run", "--limit", name], capture_output=True,
-                         text=True, timeout=600, check=False)
+    run = _approval_run(name)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "forged-%s: names that are not this node's own: %s" % (name, _ip(victim)) in run.stdout, run.stdout[-3000:]
     # 4. The legitimate request is approved and issued, the forged one is still pending.
