@@ -62,7 +62,8 @@ def test_files_users_and_modes(name):
     assert (data.user, data.group, data.mode) == ("etcd", "etcd", 0o700)
     assert member.file("/var/lib/etcd/member/snap/db").user == "etcd"
     unit = member.file("/etc/systemd/system/etcd.service")
-    assert (unit.user, unit.mode) == ("root", 0o644) and "Type=notify" in unit.content_string
+    # 0600: it carries every flag, as a static-pod manifest would (CIS 1.1.7, docs/security.md)
+    assert (unit.user, unit.mode) == ("root", 0o600) and "Type=notify" in unit.content_string
     for binary in ("etcd", "etcdctl", "etcdutl"):
         f = member.file("/usr/local/bin/" + binary)
         assert (f.user, f.group, f.mode) == ("root", "root", 0o755)
