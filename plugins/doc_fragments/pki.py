@@ -23,4 +23,15 @@ options:
   workers:
     description: Threads generating keys; default the number of CPUs (at most 8).
     type: int
+  ca_key_passphrase:
+    description:
+      - Keep the CA keys (entries without a CA of their own) encrypted at rest with this passphrase,
+        as PKCS#8 C(ENCRYPTED PRIVATE KEY) with the best encryption the C(cryptography) library
+        offers, and decrypt them with it to sign. Leaf keys stay plaintext. Meant for an Ansible
+        Vault value; never logged or returned.
+      - An existing plaintext CA key is rewritten encrypted (same key and certificate, reason
+        V(key encrypted at rest)). An encrypted CA key and a missing or wrong passphrase fail
+        naming the file, before anything is written.
+      - Empty or omitted means none (CA keys stay plaintext).
+    type: str
 """

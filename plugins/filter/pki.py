@@ -10,7 +10,7 @@ import datetime
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError, load_cert, utcnow
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError, decrypt_key_pem, load_cert, utcnow
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_spec import cluster_spec, compact_hosts
 
 
@@ -38,6 +38,23 @@ def pki_attach_contents(entries, contents):
     if len(entries) != len(contents):
         raise AnsibleFilterError("pki_attach_contents: %d entries but %d contents" % (len(entries), len(contents)))
     return [dict(((k, v) for k, v in entry.items() if k != "src"), content=content) for entry, content in zip(entries, contents)]
+
+
+def pki_decrypt_key(content, passphrase=None):
+    """CONTENT with an encrypted private key replaced by its plaintext PEM; anything else unchanged.
+
+    For pushing a CA key kept encrypted at rest on the controller to a host that needs it in the
+    clear (the controller-manager signs with ca.key). The plaintext is what pki_crypto.key_to_pem
+    writes for a plaintext key, the same bytes on every run, so the push stays idempotent.
+    Messages never hold the passphrase or key material.
+    """
+    if not isinstance(content, str):
+        raise AnsibleFilterError("pki_decrypt_key: the input must be file content (a string)")
+    try:
+        return decrypt_key_pem(content, str(passphrase) if passphrase else None)
+    except PkiError as exc:
+        raise AnsibleFilterError("pki_decrypt_key: %s; the roles take the passphrase from "
+                                 "kubebin_pki_ca_key_passphrase" % exc)
 
 
 def _pem_certs(text):
@@ -100,6 +117,7 @@ class FilterModule(object):
             "pki_hosts": pki_hosts,
             "pki_spec": pki_spec,
             "pki_attach_contents": pki_attach_contents,
+            "pki_decrypt_key": pki_decrypt_key,
             "pki_expiry_report": pki_expiry_report,
             "pki_expiry_line": pki_expiry_line,
         }

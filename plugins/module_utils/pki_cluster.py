@@ -27,8 +27,10 @@ BOOTSTRAP_TOKEN = "bootstrap-token.yaml"
 
 def ensure_cluster_pki(base_dir, hosts, settings, renew_before_days=30, rotate_ca=False, encryption_provider="aescbc",
                        bootstrap_token=False, bootstrap_token_ttl_hours=24, check_mode=False, workers=None,
-                       set_mode=fs.fix_mode, now=None):
+                       set_mode=fs.fix_mode, now=None, ca_key_passphrase=None):
     """Ensure every file of the controller PKI under base_dir. Returns the merged result dict.
+
+    ca_key_passphrase keeps the three CA keys encrypted at rest (see pki_engine.ensure_pki).
 
     The spec is derived (and so validated) before anything is written; the certificate pass
     validates its whole input before writing too.
@@ -39,7 +41,8 @@ def ensure_cluster_pki(base_dir, hosts, settings, renew_before_days=30, rotate_c
     algorithm = settings_with_defaults(settings)["key_algorithm"]
     # The spec gives every entry its key algorithm and validity: ensure_pki's defaults do not apply.
     certs = ensure_pki(base_dir, spec["certificates"], renew_before_days=renew_before_days, rotate_ca=rotate_ca,
-                       check_mode=check_mode, now=now, workers=workers, set_mode=set_mode)
+                       check_mode=check_mode, now=now, workers=workers, set_mode=set_mode,
+                       ca_key_passphrase=ca_key_passphrase)
     path = os.path.join
     sa_key = ensure_service_account_key(path(base_dir, SA_KEY), path(base_dir, SA_PUB), algorithm, check_mode, set_mode)
     encryption = ensure_encryption_config(path(base_dir, ENCRYPTION_CONFIG), provider=encryption_provider,

@@ -65,9 +65,48 @@ def key_algorithm_of(key):
     return None
 
 
-def key_to_pem(key):
+def key_to_pem(key, passphrase=None):
+    """PEM of a private key: traditional and plaintext (RSA/EC PRIVATE KEY), or with a passphrase
+    PKCS#8 encrypted with the best encryption the library offers (ENCRYPTED PRIVATE KEY)."""
+    if passphrase:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.BestAvailableEncryption(_passphrase_bytes(passphrase)))
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+
+
+def _passphrase_bytes(passphrase):
+    return passphrase if isinstance(passphrase, bytes) else str(passphrase).encode("utf-8")
+
+
+ENCRYPTED_PEM_MARKERS = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----", b"Proc-Type: 4,ENCRYPTED")
+
+
+def is_encrypted_pem(pem):
+    """True when PEM (bytes or text) holds a passphrase-protected private key (PKCS#8 or traditional)."""
+    if isinstance(pem, str):
+        pem = pem.encode("ascii", "replace")
+    return any(marker in pem for marker in ENCRYPTED_PEM_MARKERS)
+
+
+def decrypt_key_pem(pem, passphrase):
+    """Plaintext PEM of a possibly encrypted private key, as key_to_pem writes a plaintext key.
+
+    A key that is not encrypted is returned unchanged (same bytes or text), so a plaintext PKI
+    pushes exactly what it always did. Raise PkiError when the key is encrypted and the
+    passphrase is missing or does not decrypt it (the message holds neither).
+    """
+    if not is_encrypted_pem(pem):
+        return pem
+    if not passphrase:
+        raise PkiError("the key is encrypted and no passphrase was given")
+    text = isinstance(pem, str)
+    try:
+        key = load_key(pem.encode("ascii") if text else pem, passphrase)
+    except (ValueError, TypeError, UnicodeError):
+        raise PkiError("the passphrase does not decrypt the key (wrong passphrase or damaged file)")
+    plain = key_to_pem(key)
+    return plain.decode("ascii") if text else plain
 
 
 def public_key_to_pem(key):
@@ -75,14 +114,15 @@ def public_key_to_pem(key):
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def load_key(pem):
-    """Load a PEM private key.
+def load_key(pem, passphrase=None):
+    """Load a PEM private key (decrypted with PASSPHRASE when it is encrypted).
 
     RSA keys are loaded without the full consistency check (34 ms per 2048-bit key, as slow as
     generating one); instead n == p * q is checked here and callers compare the public half with
     the certificate, which together catch truncated, swapped or corrupted key files.
     """
-    key = serialization.load_pem_private_key(pem, password=None, unsafe_skip_rsa_key_validation=True)
+    password = _passphrase_bytes(passphrase) if passphrase and is_encrypted_pem(pem) else None
+    key = serialization.load_pem_private_key(pem, password=password, unsafe_skip_rsa_key_validation=True)
     if isinstance(key, rsa.RSAPrivateKey):
         numbers = key.private_numbers()
         if numbers.p * numbers.q != numbers.public_numbers.n:
@@ -142,7 +182,7 @@ def sign_certificate(spec, key, now, issuer_cert=None, issuer_key=None):
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - BACKDATE)
-        .not_valid_after(now + datetime.timedelta(days=spec["validity_days"]))
+        .not_valid_after(now + spec["validity"])
         .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
         .add_extension(_key_usage_ext(spec["key_usage"]), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)

@@ -56,6 +56,24 @@ def _positive_int(value, label, field):
     return value
 
 
+def _validity(entry, label, default_days):
+    """The entry's validity as a timedelta: validity_minutes (short-lived user credentials) or
+    validity_days, never both; else default_days."""
+    minutes, days = entry.get("validity_minutes"), entry.get("validity_days")
+    if minutes is not None and days is not None:
+        raise crypto.PkiError("%s: set validity_days or validity_minutes, not both" % label)
+    if minutes is not None:
+        return datetime.timedelta(minutes=_positive_int(minutes, label, "validity_minutes"))
+    return datetime.timedelta(days=_positive_int(days or default_days, label, "validity_days"))
+
+
+def validity_text(validity):
+    """A validity in the unit it was given in: '365 days' or '90 minutes'."""
+    if validity.seconds or validity.microseconds:
+        return "%d minutes" % (validity.total_seconds() // 60)
+    return "%d days" % validity.days
+
+
 def normalize_specs(certificates, key_algorithm="rsa2048", ca_validity_days=3650, leaf_validity_days=365):
     """Validate the spec list; return normalized dicts in order (CAs first). Raise PkiError."""
     if not isinstance(certificates, list):
@@ -77,7 +95,7 @@ def normalize_specs(certificates, key_algorithm="rsa2048", ca_validity_days=3650
             raise crypto.PkiError("%s: name is listed twice" % label)
         seen.add(name)
         unknown = set(entry) - {"name", "ca", "common_name", "organizations", "key_usage", "extended_key_usage",
-                                "dns_names", "ip_addresses", "key_algorithm", "validity_days"}
+                                "dns_names", "ip_addresses", "key_algorithm", "validity_days", "validity_minutes"}
         if unknown:
             raise crypto.PkiError("%s: unknown field(s) %s" % (label, ", ".join(sorted(unknown))))
         ca = entry.get("ca") or None
@@ -110,7 +128,7 @@ def normalize_specs(certificates, key_algorithm="rsa2048", ca_validity_days=3650
             if ip is None:
                 raise crypto.PkiError("%s: ip_addresses[%d] %r is not an IP address" % (label, i, value))
             ips.append(ip)
-        validity = entry.get("validity_days") or (leaf_validity_days if ca else ca_validity_days)
+        validity = _validity(entry, label, leaf_validity_days if ca else ca_validity_days)
         specs.append({
             "name": name,
             "ca": ca,
@@ -121,7 +139,7 @@ def normalize_specs(certificates, key_algorithm="rsa2048", ca_validity_days=3650
             "dns_names": sorted(set(dns_names)),
             "ip_addresses": sorted(set(ips)),
             "key_algorithm": algorithm,
-            "validity_days": _positive_int(validity, label, "validity_days"),
+            "validity": validity,
             "label": label,
         })
     cas = {s["name"] for s in specs if s["ca"] is None}
@@ -161,9 +179,15 @@ class _Item(object):
         self.new_key = False
         self.cert_pem = None
         self.key_pem = None
+        self.key_encrypted = False  # the key file on disk is passphrase-protected
+        self.encrypt_key = False  # keep key and certificate, rewrite the key file encrypted
 
-    def load(self):
-        """Load what is on disk; return a problem description or None."""
+    def load(self, passphrase=None):
+        """Load what is on disk; return a problem description or None.
+
+        PASSPHRASE (CAs only) decrypts an encrypted key; an encrypted key without it, or that it
+        does not decrypt, raises PkiError: that is a missing or wrong secret, not a damaged CA.
+        """
         crt = fs.read_bytes(self.crt_path)
         key = fs.read_bytes(self.key_path)
         if crt is None and key is None:
@@ -177,10 +201,14 @@ class _Item(object):
             return "certificate is unparsable (%s)" % exc
         if key is None:
             return "key file is missing"
-        try:
-            self.key = crypto.load_key(key)
-        except Exception as exc:
-            return "key is unparsable (%s)" % exc.__class__.__name__
+        if self.spec["ca"] is None and crypto.is_encrypted_pem(key):
+            self.key_encrypted = True
+            self.key = _load_encrypted_ca_key(self.spec["label"], self.key_path, key, passphrase)
+        else:
+            try:
+                self.key = crypto.load_key(key)
+            except Exception as exc:
+                return "key is unparsable (%s)" % exc.__class__.__name__
         if not crypto.same_public_key(self.key.public_key(), self.cert.public_key()):
             self.key = None
             return "key does not match the certificate"
@@ -204,8 +232,25 @@ class _Item(object):
         return None
 
 
-def _decide_ca(item, now, rotate_ca, warnings):
-    problem = item.load()
+PASSPHRASE_VARIABLE = "kubebin_pki_ca_key_passphrase"
+
+
+def _load_encrypted_ca_key(label, path, pem, passphrase):
+    """The key of an encrypted CA key file, or PkiError naming the file (never the passphrase)."""
+    if not passphrase:
+        raise crypto.PkiError(
+            "%s: the CA key %s is encrypted and no passphrase was given: set %s (module option "
+            "ca_key_passphrase), normally an Ansible Vault value. Nothing was written" % (label, path, PASSPHRASE_VARIABLE))
+    try:
+        return crypto.load_key(pem, passphrase)
+    except Exception:  # ValueError (bad decrypt, inconsistent key) or TypeError: the same answer
+        raise crypto.PkiError(
+            "%s: the CA key passphrase (%s, module option ca_key_passphrase) does not decrypt %s: wrong "
+            "passphrase or damaged file. Nothing was written" % (label, PASSPHRASE_VARIABLE, path))
+
+
+def _decide_ca(item, now, rotate_ca, warnings, passphrase=None):
+    problem = item.load(passphrase)
     if problem == "missing":
         item.status, item.reason, item.new_key = "created", "missing", True
         return
@@ -219,8 +264,11 @@ def _decide_ca(item, now, rotate_ca, warnings):
     difference = item.differences(now, 0)
     if difference:
         warnings.append("CA %s differs from the spec (%s); kept, as CAs change only with rotate_ca" % (item.spec["name"], difference))
-    if item.desc["not_after"] - now < datetime.timedelta(days=item.spec["validity_days"] // 10):
+    if item.desc["not_after"] - now < item.spec["validity"] / 10:
         warnings.append("CA %s expires %s; plan a rotation (rotate_ca)" % (item.spec["name"], item.desc["not_after"].isoformat()))
+    if passphrase and not item.key_encrypted:
+        # Same key, same certificate: only the key file is rewritten, so no leaf is touched.
+        item.encrypt_key, item.reason = True, "key encrypted at rest"
 
 
 def _decide_leaf(item, ca_item, now, renew_before):
@@ -247,11 +295,13 @@ def _decide_leaf(item, ca_item, now, renew_before):
     item.new_key = difference.startswith("key algorithm")
 
 
-def _issue(item, ca_item, now):
-    """Thread-pool job: new key if needed, then sign. Pure CPU, no file access."""
+def _issue(item, ca_item, now, passphrase=None):
+    """Thread-pool job: new key if needed, then sign. Pure CPU, no file access.
+
+    PASSPHRASE (given for CAs only) encrypts the new key's PEM."""
     if item.new_key or item.key is None:
         item.key = crypto.generate_key(item.spec["key_algorithm"])
-        item.key_pem = crypto.key_to_pem(item.key)
+        item.key_pem = crypto.key_to_pem(item.key, passphrase)
     if ca_item is None:
         item.cert = crypto.sign_certificate(item.spec, item.key, now)
     else:
@@ -276,9 +326,16 @@ def _fix_modes(item, set_mode):
 
 
 def ensure_pki(base_dir, certificates, key_algorithm="rsa2048", ca_validity_days=3650, leaf_validity_days=365,
-               renew_before_days=30, rotate_ca=False, check_mode=False, now=None, workers=None, set_mode=fs.fix_mode):
-    """Make base_dir hold the certificates of the spec list. Returns a result dict (see the pki module RETURN)."""
+               renew_before_days=30, rotate_ca=False, check_mode=False, now=None, workers=None, set_mode=fs.fix_mode,
+               ca_key_passphrase=None):
+    """Make base_dir hold the certificates of the spec list. Returns a result dict (see the pki module RETURN).
+
+    With ca_key_passphrase the CA keys (entries without ca) are kept encrypted at rest (PKCS#8,
+    best available encryption) and read back with it; leaf keys stay plaintext. An empty
+    passphrase is none.
+    """
     now = now or crypto.utcnow()
+    ca_key_passphrase = ca_key_passphrase or None
     if not is_renew_before_days(renew_before_days):
         raise crypto.PkiError("renew_before_days must be an integer >= 0")
     specs = normalize_specs(certificates, key_algorithm, ca_validity_days, leaf_validity_days)
@@ -289,23 +346,25 @@ def ensure_pki(base_dir, certificates, key_algorithm="rsa2048", ca_validity_days
     # Phase 2: inspect and decide. Nothing is written before every check has passed.
     for item in items:
         if item.spec["ca"] is None:
-            _decide_ca(item, now, rotate_ca, warnings)
+            _decide_ca(item, now, rotate_ca, warnings, ca_key_passphrase)
     for item in items:
         ca_item = by_name.get(item.spec["ca"])
         if ca_item is None:
             continue
         ca_not_after = (ca_item.desc["not_after"] if ca_item.status == "unchanged"
-                        else now + datetime.timedelta(days=ca_item.spec["validity_days"]))
-        leaf_not_after = now + datetime.timedelta(days=item.spec["validity_days"])
+                        else now + ca_item.spec["validity"])
+        leaf_not_after = now + item.spec["validity"]
         if leaf_not_after > ca_not_after:
             raise crypto.PkiError(
-                "%s: validity_days %d outlives its CA %s (notAfter %s); shorten validity_days or rotate the CA"
-                % (item.spec["label"], item.spec["validity_days"], ca_item.spec["name"], ca_not_after.isoformat()))
+                "%s: a validity of %s outlives its CA %s (notAfter %s); shorten the validity or rotate the CA"
+                % (item.spec["label"], validity_text(item.spec["validity"]), ca_item.spec["name"], ca_not_after.isoformat()))
         _decide_leaf(item, ca_item, now, renew_before_days)
 
     todo = [item for item in items if item.status != "unchanged"]
+    encrypt = [item for item in items if item.encrypt_key]
     before = {item.spec["name"]: _diff_view(item.desc) for item in todo if item.desc}
-    changed = bool(todo)
+    before.update((item.spec["name"], dict(_diff_view(item.desc), key_at_rest="plaintext")) for item in encrypt)
+    changed = bool(todo or encrypt)
 
     if check_mode:
         for item in items:
@@ -313,18 +372,20 @@ def ensure_pki(base_dir, certificates, key_algorithm="rsa2048", ca_validity_days
                 changed = any(os.path.exists(path) and stat.S_IMODE(os.stat(path).st_mode) != mode
                               for path, mode in ((item.key_path, KEY_MODE), (item.crt_path, CERT_MODE)))
         for item in todo:
-            item.desc = dict(item.desc or {}, not_after=now + datetime.timedelta(days=item.spec["validity_days"]))
+            item.desc = dict(item.desc or {}, not_after=now + item.spec["validity"])
             item.desc.update((k, item.spec[k]) for k in ("common_name", "organizations", "dns_names", "ip_addresses"))
     else:
         workers = workers or min(8, os.cpu_count() or 1)
         # CAs first: their leaves need the new CA key.
         cas = [item for item in todo if item.spec["ca"] is None]
-        _run_pool([lambda item=item: _issue(item, None, now) for item in cas], workers)
+        _run_pool([lambda item=item: _issue(item, None, now, ca_key_passphrase) for item in cas], workers)
         leaves = [item for item in todo if item.spec["ca"] is not None]
         _run_pool([lambda item=item: _issue(item, by_name[item.spec["ca"]], now) for item in leaves], workers)
         dirs = sorted({os.path.dirname(item.crt_path) for item in items})
         for directory in [base_dir] + dirs:
             changed = fs.ensure_dir(directory, DIR_MODE) or changed
+        for item in encrypt:
+            fs.atomic_write(item.key_path, crypto.key_to_pem(item.key, ca_key_passphrase), KEY_MODE)
         for item in todo:
             if item.key_pem is not None:
                 fs.atomic_write(item.key_path, item.key_pem, KEY_MODE)
@@ -349,6 +410,7 @@ def ensure_pki(base_dir, certificates, key_algorithm="rsa2048", ca_validity_days
         summary["soonest_expiry"] = {"name": soonest[0], "not_after": soonest[1].isoformat(),
                                      "days_left": (soonest[1] - now).days}
     after = {item.spec["name"]: _diff_view(item.desc) for item in todo}
+    after.update((item.spec["name"], dict(_diff_view(item.desc), key_at_rest="encrypted")) for item in encrypt)
     return {
         "changed": changed,
         "certificates": results,

@@ -18,6 +18,7 @@ CERTIFICATE_RUN_ARGS = dict(
     renew_before_days=dict(type="int", default=30),
     rotate_ca=dict(type="bool", default=False),
     workers=dict(type="int"),
+    ca_key_passphrase=dict(type="str", no_log=True),
 )
 
 

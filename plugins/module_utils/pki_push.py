@@ -39,8 +39,21 @@ def normalize_entries(files):
     return [by_dest[k] for k in sorted(by_dest)]
 
 
-def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None):
-    """Write each file whose content differs (atomically); fix mode/owner/group of the others.
+def _absent_paths(absent, entries):
+    paths = []
+    for index, path in enumerate(absent or []):
+        if not path or not os.path.isabs(path):
+            raise PkiError("absent[%d]: must be an absolute path, got %r" % (index, path))
+        path = os.path.normpath(path)
+        if any(entry["dest"] == path for entry in entries):
+            raise PkiError("absent[%d]: %s is also a file to write" % (index, path))
+        paths.append(path)
+    return sorted(set(paths))
+
+
+def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=None):
+    """Write each file whose content differs (atomically); fix mode/owner/group of the others;
+    remove the ABSENT paths that exist.
 
     set_attrs(path, mode, owner, group) -> changed; the module passes its
     set_fs_attributes_if_different, tests the default (mode only).
@@ -51,6 +64,7 @@ def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None):
                 return stat.S_IMODE(os.stat(path).st_mode) != mode
             return fs.fix_mode(path, mode)
     entries = normalize_entries(files)
+    retired = _absent_paths(absent, entries)
     changed_paths, created_dirs = [], []
     for entry in entries:
         directory = os.path.dirname(entry["dest"])
@@ -66,6 +80,11 @@ def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None):
                 set_attrs(entry["dest"], entry["mode"], entry["owner"], entry["group"])
         elif set_attrs(entry["dest"], entry["mode"], entry["owner"], entry["group"]):
             changed_paths.append(entry["dest"])
+    for path in retired:
+        if os.path.lexists(path):
+            changed_paths.append(path)
+            if not check_mode:
+                os.remove(path)
     return {
         "changed": bool(changed_paths or created_dirs),
         "changed_paths": changed_paths,

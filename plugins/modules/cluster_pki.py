@@ -230,7 +230,8 @@ def main():
         params["path"], params["hosts"], params["settings"], renew_before_days=params["renew_before_days"],
         rotate_ca=params["rotate_ca"], encryption_provider=params["encryption_provider"],
         bootstrap_token=params["bootstrap_token"], bootstrap_token_ttl_hours=params["bootstrap_token_ttl_hours"],
-        check_mode=module.check_mode, workers=params["workers"], set_mode=set_mode))
+        check_mode=module.check_mode, workers=params["workers"], set_mode=set_mode,
+        ca_key_passphrase=params["ca_key_passphrase"] or None))
 
 
 if __name__ == "__main__":

@@ -89,6 +89,13 @@ options:
       validity_days:
         description: Validity; defaults to O(ca_validity_days) or O(leaf_validity_days). A leaf may not outlive its CA.
         type: int
+      validity_minutes:
+        description:
+          - Validity in minutes instead of days, for short-lived credentials (a user's client
+            certificate). Excludes O(certificates[].validity_days).
+          - A leaf shorter than O(renew_before_days) is within its renewal window from the start, so
+            every run re-issues it; give O(renew_before_days=0) to keep it until it expires.
+        type: int
   key_algorithm:
     description: Default key algorithm.
     type: str
@@ -103,7 +110,8 @@ options:
     type: int
     default: 365
 notes:
-  - Keys are written in the traditional PEM format (C(RSA PRIVATE KEY) / C(EC PRIVATE KEY)).
+  - Keys are written in the traditional PEM format (C(RSA PRIVATE KEY) / C(EC PRIVATE KEY)), CA
+    keys with O(ca_key_passphrase) as encrypted PKCS#8 (C(ENCRYPTED PRIVATE KEY)).
 seealso:
   - module: kubebin.cluster.kubeconfig
   - module: kubebin.cluster.pki_files
@@ -177,6 +185,7 @@ def main():
                 ip_addresses=dict(type="list", elements="str", default=[]),
                 key_algorithm=dict(type="str", choices=ALGORITHMS),
                 validity_days=dict(type="int"),
+                validity_minutes=dict(type="int"),
             )),
             key_algorithm=dict(type="str", default="rsa2048", choices=ALGORITHMS),
             ca_validity_days=dict(type="int", default=3650),
@@ -194,7 +203,8 @@ def main():
         params["path"], params["certificates"], key_algorithm=params["key_algorithm"],
         ca_validity_days=params["ca_validity_days"], leaf_validity_days=params["leaf_validity_days"],
         renew_before_days=params["renew_before_days"], rotate_ca=params["rotate_ca"],
-        check_mode=module.check_mode, workers=params["workers"], set_mode=set_mode))
+        check_mode=module.check_mode, workers=params["workers"], set_mode=set_mode,
+        ca_key_passphrase=params["ca_key_passphrase"] or None))
 
 
 if __name__ == "__main__":

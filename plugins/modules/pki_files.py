@@ -48,6 +48,14 @@ options:
       group:
         description: Group; unchanged when omitted.
         type: str
+  absent:
+    description:
+      - Files that must not exist on the host (credentials a newer layout no longer puts there, such
+        as C(super-admin.conf) on control-plane hosts); each one present is removed and reported.
+      - A path that is also in O(files) is an error.
+    type: list
+    elements: path
+    default: []
   dir_mode:
     description: Mode of directories the module creates.
     type: raw
@@ -70,7 +78,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed_paths:
-  description: Files written or whose attributes were fixed (or would be, in check mode).
+  description: Files written, removed (O(absent)) or whose attributes were fixed (or would be, in check mode).
   returned: success
   type: list
   elements: str
@@ -111,6 +119,7 @@ def main():
                 owner=dict(type="str"),
                 group=dict(type="str"),
             )),
+            absent=dict(type="list", elements="path", default=[]),
             dir_mode=dict(type="raw", default="0700"),
         ),
         supports_check_mode=True,
@@ -122,7 +131,8 @@ def main():
 
     files = [dict(entry, mode=_mode(module, entry["mode"], "files[%d].mode" % i)) for i, entry in enumerate(module.params["files"])]
     exit_with_result(module, "pki_files", lambda: push_files(
-        files, _mode(module, module.params["dir_mode"], "dir_mode"), module.check_mode, set_attrs))
+        files, _mode(module, module.params["dir_mode"], "dir_mode"), module.check_mode, set_attrs,
+        absent=module.params["absent"]))
 
 
 if __name__ == "__main__":

@@ -214,6 +214,19 @@ def test_cluster_admins_binding_applied(admin_conf):
     assert {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "kubeadm:cluster-admins"} in binding["subjects"]
 
 
+def test_the_super_admin_stays_on_the_controller_and_hosts_use_the_rbac_bound_admin(host):
+    """No host holds the system:masters kubeconfig; the hosts' admin.conf is an identity whose
+    rights come from the kubeadm:cluster-admins binding alone."""
+    assert not host.file("/etc/kubernetes/super-admin.conf").exists
+    whoami = host.run("/usr/local/bin/kubectl --kubeconfig %s --request-timeout=20s auth whoami --output=json" % ADMIN_CONF)
+    assert whoami.rc == 0, whoami.stderr
+    info = json.loads(whoami.stdout)["status"]["userInfo"]
+    assert info["username"] == "kubernetes-admin"
+    assert "kubeadm:cluster-admins" in info["groups"] and "system:masters" not in info["groups"]
+    local = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "pki", "super-admin.conf")
+    assert os.path.isfile(local) and oct(os.stat(local).st_mode & 0o777) == "0o600"
+
+
 def test_cluster_objects_rendered_to_files_on_the_first_host():
     first = _host(CONTROL_PLANE[0])
     directory = first.file("/etc/kubernetes/cluster-objects")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import stat
@@ -32,11 +33,13 @@ def run(d, specs, **kw):
     ([CA, leaf(dns_names=["good.example.test", "bad name"])], {}, r"certificates\[1\] \(srv\): dns_names\[1\] 'bad name' is not a DNS name"),
     ([CA, leaf(ip_addresses=["10.0.0.256"])], {}, r"srv\): ip_addresses\[0\] '10.0.0.256' is not an IP"),
     ([CA, leaf(ca="nope")], {}, r"srv\): ca 'nope' is not the name of a CA entry"),
-    ([CA, leaf(validity_days=4000)], {}, r"srv\): validity_days 4000 outlives its CA ca"),
+    ([CA, leaf(validity_days=4000)], {}, r"srv\): a validity of 4000 days outlives its CA ca"),
     ([CA, leaf(key_algorithm="dsa1024")], {}, r"srv\): key_algorithm 'dsa1024' is not supported"),
     ([CA, leaf()], {"key_algorithm": "ed25519"}, r"certificates\[0\] \(ca\): key_algorithm 'ed25519' is not supported"),
     ([CA, leaf(extended_key_usage=["code_signing"])], {}, r"extended_key_usage \['code_signing'\] unknown"),
     ([CA, leaf(name="../escape")], {}, r"name must be a relative path"),
+    ([CA, leaf(validity_days=1, validity_minutes=60)], {}, r"srv\): set validity_days or validity_minutes, not both"),
+    ([CA, leaf(validity_minutes=0)], {}, r"srv\): validity_minutes must be a positive integer, got 0"),
     ([CA, leaf(), leaf()], {}, r"name is listed twice"),
 ])
 def test_bad_input_names_the_field_and_writes_nothing(tmp_path, specs, kw, message):
@@ -51,6 +54,21 @@ def test_leaf_outliving_an_existing_ca_is_refused_before_writing(tmp_path):
     with pytest.raises(PkiError, match="outlives its CA ca"):
         run(tmp_path, [dict(CA, validity_days=100), leaf(validity_days=200)])
     assert snapshot(str(tmp_path)) == before
+
+
+def test_a_leaf_valid_for_minutes_ends_that_many_minutes_after_issue(tmp_path):
+    """Short-lived credentials (user kubeconfigs) give their validity in minutes."""
+    now = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)
+    result = run(tmp_path, [CA, leaf(validity_minutes=90)], now=now)
+    assert result["certificates"]["srv"]["not_after"] == "2026-12-01T13:30:00+00:00"
+    end = openssl("x509", "-in", str(tmp_path / "srv.crt"), "-noout", "-enddate").stdout
+    assert end.strip() == "notAfter=Dec  1 13:30:00 2026 GMT"
+    # Within its renewal window from the first minute (30 days > 90 minutes): every run renews it.
+    again = run(tmp_path, [CA, leaf(validity_minutes=90)], now=now + datetime.timedelta(minutes=1))
+    assert again["certificates"]["srv"]["status"] == "renewed"
+    assert again["certificates"]["srv"]["not_after"] == "2026-12-01T13:31:00+00:00"
+    kept = run(tmp_path, [CA, leaf(validity_minutes=90)], now=now + datetime.timedelta(minutes=2), renew_before_days=0)
+    assert kept["certificates"]["srv"]["status"] == "unchanged"
 
 
 @pytest.mark.parametrize("algorithm, openssl_text", [

@@ -61,3 +61,24 @@ def test_conflicting_duplicates_are_refused(tmp_path):
     with pytest.raises(PkiError, match="listed twice"):
         push_files(entries)
     assert not (tmp_path / "pki").exists()
+
+
+def test_retired_files_are_removed_once_and_check_mode_only_reports_them(tmp_path):
+    push_files(files(tmp_path))
+    retired = tmp_path / "super-admin.conf"
+    retired.write_text("SECRET\n")
+    check = push_files(files(tmp_path), check_mode=True, absent=[str(retired)])
+    assert check["changed"] and check["changed_paths"] == [str(retired)] and retired.exists()
+    removed = push_files(files(tmp_path), absent=[str(retired)])
+    assert removed["changed"] and removed["changed_paths"] == [str(retired)] and not retired.exists()
+    assert push_files(files(tmp_path), absent=[str(retired)])["changed"] is False
+
+
+@pytest.mark.parametrize("absent, message", [
+    (["relative.conf"], r"absent\[0\]: must be an absolute path"),
+    (["{root}/pki/ca.crt"], r"absent\[0\]: .*/pki/ca.crt is also a file to write"),
+])
+def test_retired_paths_are_validated_before_anything_is_written(tmp_path, absent, message):
+    with pytest.raises(PkiError, match=message):
+        push_files(files(tmp_path), absent=[a.format(root=tmp_path) for a in absent])
+    assert not (tmp_path / "pki").exists()

@@ -24,6 +24,7 @@ DISTRIBUTE = """
         name: kubebin.cluster.certs
       vars:
         certs_notify: test_restart
+        certs_absent: ["{{ kubebin_config_dir }}/super-admin.conf"]
   handlers:
     - name: Record that the caller's handler ran
       ansible.builtin.copy:
@@ -119,12 +120,15 @@ def test_pki_playbook_bad_san_fails_naming_the_field_and_writes_nothing(tmp_path
 def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
     root, _result = generated
     (root / "distribute.yml").write_text(DISTRIBUTE)
+    # An older release put the super-admin kubeconfig on every control-plane host: it goes.
+    (root / "cp2/etc/kubernetes").mkdir(parents=True)
+    (root / "cp2/etc/kubernetes/super-admin.conf").write_text("left by an older release\n")
     result = playbook(root, root / "distribute.yml")
     assert result.returncode == 0, result.stdout[-3000:]
     control_plane = {"pki/ca.crt", "pki/ca.key", "pki/apiserver.crt", "pki/apiserver.key", "pki/apiserver-kubelet-client.crt",
                      "pki/apiserver-kubelet-client.key", "pki/apiserver-etcd-client.crt", "pki/apiserver-etcd-client.key",
                      "pki/front-proxy-client.crt", "pki/front-proxy-client.key", "pki/front-proxy-ca.crt", "pki/sa.key",
-                     "pki/sa.pub", "pki/encryption-config.yaml", "pki/etcd/ca.crt", "admin.conf", "super-admin.conf",
+                     "pki/sa.pub", "pki/encryption-config.yaml", "pki/etcd/ca.crt", "admin.conf",
                      "controller-manager.conf", "scheduler.conf"}
     etcd = {"pki/etcd/ca.crt", "pki/etcd/server.crt", "pki/etcd/server.key", "pki/etcd/peer.crt", "pki/etcd/peer.key",
             "pki/etcd/healthcheck-client.crt", "pki/etcd/healthcheck-client.key"}
@@ -133,8 +137,8 @@ def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
     assert host_files(root, "cp2") == control_plane | etcd
     assert host_files(root, "e3") == etcd
     assert host_files(root, "w1") == node
-    for host in ("cp1", "cp2", "e3", "w1"):  # etcd and front-proxy CA keys never leave the controller
-        assert not {"pki/etcd/ca.key", "pki/front-proxy-ca.key"} & host_files(root, host)
+    for host in ("cp1", "cp2", "e3", "w1"):  # etcd and front-proxy CA keys and the super-admin never leave the controller
+        assert not {"pki/etcd/ca.key", "pki/front-proxy-ca.key", "super-admin.conf"} & host_files(root, host)
         assert (root / (host + ".notified")).exists()
     pki = root / "pki"
     assert (root / "e3/etc/kubernetes/pki/etcd/peer.key").read_bytes() == (pki / "etcd/members/e3/peer.key").read_bytes()
@@ -147,6 +151,13 @@ def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
         os.remove(root / (host + ".notified"))
     again = playbook(root, root / "distribute.yml")
     assert all(changed == 0 for _ok, changed, _f in recap(again.stdout).values()), again.stdout[-2000:]
+    assert not any((root / (h + ".notified")).exists() for h in ("cp1", "cp2", "e3", "w1"))
+
+    # Removing a retired credential is a change of its own that restarts nothing.
+    (root / "cp2/etc/kubernetes/super-admin.conf").write_text("left by an older release\n")
+    retired = playbook(root, root / "distribute.yml")
+    assert recap(retired.stdout)["cp2"][1] == 1 and recap(retired.stdout)["cp1"][1] == 0, retired.stdout[-2000:]
+    assert not (root / "cp2/etc/kubernetes/super-admin.conf").exists()
     assert not any((root / (h + ".notified")).exists() for h in ("cp1", "cp2", "e3", "w1"))
 
     report = playbook(root, os.path.join(REPO, "playbooks", "pki_check_expiry.yml"))
@@ -176,3 +187,18 @@ def test_tls_bootstrap_mode_pushes_nodes_only_the_token_kubeconfig(tmp_path):
     conf = yaml.safe_load((tmp_path / "w1/etc/kubernetes/bootstrap-kubelet.conf").read_text())
     assert conf["users"][0]["user"] == {"token": "%s.%s" % (token["token-id"], token["token-secret"])}
     assert token["token-secret"] not in result.stdout
+
+
+def test_user_kubeconfig_playbook_refuses_a_bad_request_before_writing(tmp_path):
+    result = playbook(tmp_path, os.path.join(REPO, "playbooks", "kubeconfig_user.yml"), "-e", "user=alice",
+                      "-e", '{"user_groups": ["system:masters"]}')
+    assert result.returncode != 0
+    assert "pki_user_groups (-e user_groups=) 'system:masters' is reserved" in result.stdout, result.stdout[-3000:]
+    assert not (tmp_path / "pki").exists()
+
+
+def test_user_kubeconfig_playbook_never_signs_with_a_new_ca(tmp_path):
+    result = playbook(tmp_path, os.path.join(REPO, "playbooks", "kubeconfig_user.yml"), "-e", "user=alice")
+    assert result.returncode != 0
+    assert "holds no cluster CA (ca.crt and ca.key): run playbooks/pki.yml" in result.stdout, result.stdout[-3000:]
+    assert not (tmp_path / "pki").exists()

@@ -14,7 +14,7 @@ from ansible_collections.kubebin.cluster.plugins.module_utils.pki_kubeconfig imp
 
 def test_filters_are_registered():
     assert set(filters.FilterModule().filters()) == {"pki_hosts", "pki_spec", "pki_attach_contents", "pki_expiry_report",
-                                                     "pki_expiry_line"}
+                                                     "pki_expiry_line", "pki_decrypt_key"}
 
 
 def test_spec_errors_become_filter_errors():
