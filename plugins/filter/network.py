@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kubebin.cluster.plugins.module_utils.host_address import parse_cidrs
 
 
 def nth_ip(cidrs, index):
@@ -22,9 +23,6 @@ def nth_ip(cidrs, index):
     if not 0 <= index < network.num_addresses:
         raise AnsibleFilterError("nth_ip: %s has no address number %d" % (network, index))
     return str(network.network_address + index)
-
-
-_IPV4_CIDR = re.compile(r"^\d+\.\d+\.\d+\.\d+/\d+$")
 
 
 def allocate_node_cidrs(nodes, pod_cidr, mask, fixed=None, remembered=None, ips=None):
@@ -72,15 +70,12 @@ def _node_cidr_errors(node, cidr, pod_cidr, network, mask, ips):
     errors = []
     if not cidr:
         errors.append("no free /%s left in kubebin_pod_cidr %s for node %s" % (mask, pod_cidr, node))
-    elif not _IPV4_CIDR.match(cidr):
-        errors.append("node %s: pod CIDR %s is not an IPv4 CIDR (pod_network_node_cidr)" % (node, cidr))
     else:
-        address, prefix = cidr.split("/")
-        try:
-            inside = ipaddress.ip_address(address) in network and int(prefix) >= network.prefixlen
-        except ValueError:
-            inside = False
-        if not inside:
+        # The same CIDR parser as preflight's, one network exactly: host bits set make it none.
+        nets, bad = parse_cidrs(cidr, skip_empty=False)
+        if bad or len(nets) != 1 or nets[0].version != 4:
+            errors.append("node %s: pod CIDR %s is not an IPv4 CIDR (pod_network_node_cidr)" % (node, cidr))
+        elif not nets[0].subnet_of(network):
             errors.append("node %s: pod CIDR %s is outside kubebin_pod_cidr %s (pod_network_node_cidr)" % (node, cidr, pod_cidr))
     if not ips.get(node):
         errors.append("node %s has no `ip`: routes to its pods need it" % node)

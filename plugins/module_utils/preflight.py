@@ -56,6 +56,10 @@ def _parse_networks(name, value, errors):
         return nets
     for part, exc in bad:
         errors.append("kubebin_%s: '%s' is not a valid network CIDR (%s)" % (name, part, exc))
+    # An empty part ('10.96.0.0/12,') would reach the components as it is written.
+    if len(nets) + len(bad) != len(str(value).split(",")):
+        errors.append("kubebin_%s '%s' has an empty part (a trailing or doubled comma): give one CIDR, or an IPv4 and "
+                      "an IPv6 CIDR separated by one comma" % (name, value))
     families = [n.version for n in nets]
     if len(families) != len(set(families)):
         errors.append("kubebin_%s: at most one IPv4 and one IPv6 CIDR may be given, got '%s'" % (name, value))

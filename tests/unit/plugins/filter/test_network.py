@@ -57,7 +57,10 @@ def test_a_full_pod_cidr_names_the_node_left_without_a_block():
 
 @pytest.mark.parametrize("fixed, message", [
     ("10.245.0.0/24", "node a: pod CIDR 10.245.0.0/24 is outside kubebin_pod_cidr 10.244.0.0/16 (pod_network_node_cidr)"),
-    ("10.244.0.0/8", "node a: pod CIDR 10.244.0.0/8 is outside kubebin_pod_cidr 10.244.0.0/16 (pod_network_node_cidr)"),
+    ("10.0.0.0/8", "node a: pod CIDR 10.0.0.0/8 is outside kubebin_pod_cidr 10.244.0.0/16 (pod_network_node_cidr)"),
+    # Host bits set: no network, as preflight reads it (the bridge would get a shifted subnet).
+    ("10.244.1.5/24", "node a: pod CIDR 10.244.1.5/24 is not an IPv4 CIDR (pod_network_node_cidr)"),
+    ("10.244.0.0/24,", "node a: pod CIDR 10.244.0.0/24, is not an IPv4 CIDR (pod_network_node_cidr)"),
     ("fd00::/64", "node a: pod CIDR fd00::/64 is not an IPv4 CIDR (pod_network_node_cidr)"),
 ])
 def test_a_bad_fixed_block_is_named(fixed, message):
