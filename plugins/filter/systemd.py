@@ -1,0 +1,38 @@
+# Copyright (c) 2026, kubebin maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""systemd unit text the component roles share, in Python rather than a loop copied into each template."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+
+def _flag_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)) or value is None:
+        raise TypeError("a flag value must be a string, number or boolean, got %r" % (value,))
+    # systemd expands % specifiers in ExecStart; a literal % is written %%.
+    return str(value).replace("%", "%%")
+
+
+def systemd_flags(args):
+    """ARGS (flag name -> value) as ExecStart continuation lines: ' \\\\\\n  --name=value' per flag,
+    sorted by name (as Jinja's dictsort: case-insensitively), booleans as true/false."""
+    if not isinstance(args, dict):
+        raise AnsibleFilterError("systemd_flags: expects a dict of flag name -> value, got %s" % type(args).__name__)
+    lines = []
+    for name, value in sorted(args.items(), key=lambda item: str(item[0]).lower()):
+        try:
+            lines.append(" \\\n  --%s=%s" % (name, _flag_value(value)))
+        except TypeError as exc:
+            raise AnsibleFilterError("systemd_flags: --%s: %s" % (name, exc))
+    return "".join(lines)
+
+
+class FilterModule:
+    """kubebin systemd filters."""
+
+    def filters(self):
+        return {"systemd_flags": systemd_flags}
