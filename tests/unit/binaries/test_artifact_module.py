@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.kubebin.cluster.plugins.modules import artifact
+from ansible_collections.kubebin.cluster.plugins.module_utils import artifact_fetch, artifact_obtain
 
 DIGEST_A = "a" * 64
 DIGEST_B = "b" * 64
@@ -40,25 +40,25 @@ def item(members=(), required=()):
     ("<html>not found</html>", "x", None),
 ])
 def test_parse_checksum_file(text, name, expected):
-    assert artifact.parse_checksum_file(text, name) == expected
+    assert artifact_fetch.parse_checksum_file(text, name) == expected
 
 
 def test_named_members_found_by_base_name_and_traversal_ignored():
     tar = archive([("etcd-v1-linux-amd64/etcd", 0o755), ("etcd-v1-linux-amd64/etcdctl", 0o755), ("../etcdutl", 0o755),
                    ("etcd-v1-linux-amd64/README.md", 0o644)])
-    with pytest.raises(artifact.ArtifactError, match="incomplete, missing etcdutl"):
-        artifact.select_members(tar, item(["etcd", "etcdctl", "etcdutl"]))
-    assert sorted(artifact.select_members(tar, item(["etcd", "etcdctl"]))) == ["etcd", "etcdctl"]
+    with pytest.raises(artifact_fetch.ArtifactError, match="incomplete, missing etcdutl"):
+        artifact_obtain.select_members(tar, item(["etcd", "etcdctl", "etcdutl"]))
+    assert sorted(artifact_obtain.select_members(tar, item(["etcd", "etcdctl"]))) == ["etcd", "etcdctl"]
 
 
 def test_member_present_twice_is_refused():
     tar = archive([("bin/ctr", 0o755), ("other/ctr", 0o755)])
-    with pytest.raises(artifact.ArtifactError, match="holds ctr twice"):
-        artifact.select_members(tar, item(["ctr"]))
+    with pytest.raises(artifact_fetch.ArtifactError, match="holds ctr twice"):
+        artifact_obtain.select_members(tar, item(["ctr"]))
 
 
 def test_all_executables_at_top_level_with_required_set():
     tar = archive([("./bridge", 0o755), ("./loopback", 0o755), ("./LICENSE", 0o644), ("sub/dir-plugin", 0o755)])
-    assert sorted(artifact.select_members(tar, item(required=["bridge"]))) == ["bridge", "loopback"]
-    with pytest.raises(artifact.ArtifactError, match="missing portmap"):
-        artifact.select_members(tar, item(required=["bridge", "portmap"]))
+    assert sorted(artifact_obtain.select_members(tar, item(required=["bridge"]))) == ["bridge", "loopback"]
+    with pytest.raises(artifact_fetch.ArtifactError, match="missing portmap"):
+        artifact_obtain.select_members(tar, item(required=["bridge", "portmap"]))

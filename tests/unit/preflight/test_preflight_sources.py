@@ -19,7 +19,8 @@ import yaml
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import preflight_sources
 from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_sources import source_errors
-from ansible_collections.kubebin.cluster.plugins.modules import artifact
+from ansible_collections.kubebin.cluster.plugins.module_utils.artifact_export import export_bundle
+from ansible_collections.kubebin.cluster.plugins.module_utils.artifact_obtain import Obtainer, expand
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -90,7 +91,7 @@ def write_bundle(tmp_path, arches=("amd64",), drop=()):
     root = tmp_path / "bundle"
     catalog = settings(tmp_path)["_binaries_catalog"]
     params = dict(cache_dir=str(tmp_path / "src"), source="download", checksums={}, timeout=1, retries=0)
-    obtainer = artifact.Obtainer(SimpleNamespace(params=params, check_mode=False))
+    obtainer = Obtainer(SimpleNamespace(params=params, check_mode=False))
     results = {}
     for entry, arch in itertools.product(catalog.values(), arches):
         if entry["name"] in drop:
@@ -102,9 +103,9 @@ def write_bundle(tmp_path, arches=("amd64",), drop=()):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
         results[relative] = dict(name=item["name"], version=item["version"], arch=arch, file=relative, path=str(path),
-                                 sha256=sha256(body), url=artifact.expand(item["url"], item))
+                                 sha256=sha256(body), url=expand(item["url"], item))
     manifest = [dict((k, r[k]) for k in ("name", "version", "arch", "file", "sha256", "url")) for _f, r in sorted(results.items())]
-    artifact.export_bundle(SimpleNamespace(check_mode=False), str(root), results, manifest)
+    export_bundle(SimpleNamespace(check_mode=False), str(root), results, manifest)
     return root
 
 
