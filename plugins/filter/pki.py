@@ -40,6 +40,23 @@ def pki_attach_contents(entries, contents):
     return [dict(((k, v) for k, v in entry.items() if k != "src"), content=content) for entry, content in zip(entries, contents)]
 
 
+def pki_restart_marks(marks_by_set, files_by_set, sets):
+    """{mark path: [dests]} for kubebin.cluster.pki_files: each of SETS with a mark in MARKS_BY_SET
+    watches the destinations of its own files (FILES_BY_SET), so a changed file marks for a restart
+    only the components whose set holds it."""
+    if not isinstance(marks_by_set, dict) or not isinstance(files_by_set, dict):
+        raise AnsibleFilterError("pki_restart_marks: marks and files must be mappings by set name")
+    unknown = sorted(name for name in marks_by_set if name not in files_by_set)
+    if unknown:
+        raise AnsibleFilterError("pki_restart_marks: no file set named %s (known: %s)"
+                                 % (", ".join(unknown), ", ".join(sorted(files_by_set))))
+    plan = {}
+    for name in sets:
+        if name in marks_by_set:
+            plan.setdefault(marks_by_set[name], set()).update(entry["dest"] for entry in files_by_set[name])
+    return {path: sorted(dests) for path, dests in plan.items()}
+
+
 def pki_decrypt_key(content, passphrase=None):
     """CONTENT with an encrypted private key replaced by its plaintext PEM; anything else unchanged.
 
@@ -118,6 +135,7 @@ class FilterModule(object):
             "pki_spec": pki_spec,
             "pki_attach_contents": pki_attach_contents,
             "pki_decrypt_key": pki_decrypt_key,
+            "pki_restart_marks": pki_restart_marks,
             "pki_expiry_report": pki_expiry_report,
             "pki_expiry_line": pki_expiry_line,
         }

@@ -51,9 +51,43 @@ def _absent_paths(absent, entries):
     return sorted(set(paths))
 
 
-def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=None):
+def _mark_plan(marks, entries):
+    """{mark path: sorted watched dests}; every watched path must be one of the files written."""
+    dests = set(entry["dest"] for entry in entries)
+    plan = {}
+    for path, watched in sorted((marks or {}).items()):
+        if not path or not os.path.isabs(path):
+            raise PkiError("marks: %r is not an absolute path" % (path,))
+        watched = sorted(set(os.path.normpath(item) for item in watched or []))
+        unknown = [item for item in watched if item not in dests]
+        if unknown:
+            raise PkiError("marks[%s]: %s is not among the files to write" % (path, ", ".join(unknown)))
+        plan[os.path.normpath(path)] = watched
+    return plan
+
+
+def _write_marks(plan, changed_paths, check_mode):
+    """Write each mark one of whose watched files changed; return the marks written.
+
+    A mark is a file the component's role reads and clears when it restarts the component, so a
+    run that fails between this push and the restart still restarts on the next run.
+    """
+    marked = []
+    for path, watched in plan.items():
+        changed = [item for item in watched if item in changed_paths]
+        if not changed:
+            continue
+        marked.append(path)
+        if not check_mode:
+            note = "restart pending: changed %s\n" % " ".join(changed)
+            fs.atomic_write(path, note.encode("utf-8"), 0o644)
+    return marked
+
+
+def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=None, marks=None):
     """Write each file whose content differs (atomically); fix mode/owner/group of the others;
-    remove the ABSENT paths that exist.
+    remove the ABSENT paths that exist; write each of MARKS ({mark path: [watched dests]}) whose
+    watched files changed.
 
     set_attrs(path, mode, owner, group) -> changed; the module passes its
     set_fs_attributes_if_different, tests the default (mode only).
@@ -65,6 +99,7 @@ def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=N
             return fs.fix_mode(path, mode)
     entries = normalize_entries(files)
     retired = _absent_paths(absent, entries)
+    mark_plan = _mark_plan(marks, entries)
     changed_paths, created_dirs = [], []
     for entry in entries:
         directory = os.path.dirname(entry["dest"])
@@ -85,10 +120,12 @@ def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=N
             changed_paths.append(path)
             if not check_mode:
                 os.remove(path)
+    marked = _write_marks(mark_plan, set(changed_paths), check_mode)
     return {
         "changed": bool(changed_paths or created_dirs),
         "changed_paths": changed_paths,
         "created_dirs": created_dirs,
+        "marked": marked,
         "files": len(entries),
         "diff": {"before": {"changed_paths": []}, "after": {"changed_paths": changed_paths}},
     }

@@ -56,6 +56,16 @@ options:
     type: list
     elements: path
     default: []
+  marks:
+    description:
+      - Restart marks, as a mapping of mark path to the destinations (paths of O(files)) it watches.
+        A mark is written (mode V('0644'), listing the changed paths) when one of its watched files
+        is written or has its attributes fixed; the component's role restarts the component and
+        removes the mark. So a change restarts only the components that read the changed file, and
+        a run that fails after the push still restarts them on the next run.
+      - A watched path that is not in O(files) is an error.
+    type: dict
+    default: {}
   dir_mode:
     description: Mode of directories the module creates.
     type: raw
@@ -89,6 +99,12 @@ created_dirs:
   type: list
   elements: str
   sample: [/etc/kubernetes/pki/etcd]
+marked:
+  description: Marks of O(marks) written (or that would be, in check mode).
+  returned: success
+  type: list
+  elements: str
+  sample: [/etc/kubernetes/kube-scheduler.restart-pending]
 files:
   description: Number of distinct files handled.
   returned: success
@@ -120,6 +136,7 @@ def main():
                 group=dict(type="str"),
             )),
             absent=dict(type="list", elements="path", default=[]),
+            marks=dict(type="dict", default={}),
             dir_mode=dict(type="raw", default="0700"),
         ),
         supports_check_mode=True,
@@ -132,7 +149,7 @@ def main():
     files = [dict(entry, mode=_mode(module, entry["mode"], "files[%d].mode" % i)) for i, entry in enumerate(module.params["files"])]
     exit_with_result(module, "pki_files", lambda: push_files(
         files, _mode(module, module.params["dir_mode"], "dir_mode"), module.check_mode, set_attrs,
-        absent=module.params["absent"]))
+        absent=module.params["absent"], marks=module.params["marks"]))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ def certs_tasks():
 def test_certs_tag_generates_and_distributes_to_every_component(certs_tasks):
     assert "Generate the cluster PKI" in certs_tasks
     assert "Install the etcd certificates" in certs_tasks
-    assert certs_tasks.count("Install the control-plane certificates, keys and kubeconfigs") == 3
+    # The control-plane play pushes once per host for its three components (the certs role itself).
+    assert certs_tasks.count("Push the certificates, keys and kubeconfigs of this host's sets") == 1
     assert "Install the kubelet certificates and kubeconfigs" in certs_tasks
     assert "Install the kube-proxy kubeconfig" in certs_tasks
 
@@ -43,7 +44,7 @@ def test_certs_tag_changes_nothing_else(certs_tasks):
         "Check the inventory and the settings of every role",
         "Generate the cluster PKI",
         "Install the etcd certificates",
-        "Install the control-plane certificates, keys and kubeconfigs",
+        "Push the certificates, keys and kubeconfigs of this host's sets",
         "Install the kubelet certificates and kubeconfigs",
         "Install the kube-proxy kubeconfig",
         # Reads facts only (tagged always, like the implicit fact gathering of a play).
@@ -59,7 +60,7 @@ def test_expiry_report_runs_only_when_asked():
 
 @pytest.mark.parametrize("tag, expected", [
     ("etcd", "Install the etcd certificates"),
-    ("master", "Install the control-plane certificates, keys and kubeconfigs"),
+    ("master", "Push the certificates, keys and kubeconfigs of this host's sets"),
     ("node", "Install the kubelet certificates and kubeconfigs"),
 ])
 def test_component_tags_select_their_part(tag, expected):

@@ -234,6 +234,35 @@ def test_cluster_objects_rendered_to_files_on_the_first_host():
     assert first.file("/etc/kubernetes/cluster-objects/rbac-cluster-admins.yaml").mode == 0o600
 
 
+# --- A changed file restarts only the components that read it -------------------------------
+
+def _invocations(name):
+    return _host(name).check_output("systemctl show --property=InvocationID --value %s" % " ".join(SERVICES)).split()
+
+
+def test_a_drifted_scheduler_kubeconfig_restarts_only_that_scheduler():
+    """`site.yml --tags master` after scheduler.conf drifted on one host: the one PKI push repairs
+    it and marks only kube-scheduler there; the apiservers, controller-managers and the other hosts'
+    schedulers keep the same process (before the per-component sets, all three restarted)."""
+    target = CONTROL_PLANE[-1]
+    before = {name: _invocations(name) for name in CONTROL_PLANE}
+    _host(target).check_output("echo '# drifted' >> /etc/kubernetes/scheduler.conf")
+    playbook = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml")
+    run = subprocess.run([shutil.which("ansible-playbook"), "-i", INVENTORY, playbook, "--tags", "master"],
+                         capture_output=True, text=True, timeout=900, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    after = {name: _invocations(name) for name in CONTROL_PLANE}
+    for name in CONTROL_PLANE:
+        for service, old, new in zip(SERVICES, before[name], after[name]):
+            restarted = name == target and service == "kube-scheduler.service"
+            assert (new != old) == restarted, "%s on %s: restarted=%s" % (service, name, new != old)
+    assert "# drifted" not in _host(target).file("/etc/kubernetes/scheduler.conf").content_string
+    assert not _host(target).file("/etc/kubernetes/kube-scheduler.restart-pending").exists
+    # Restarted on purpose: a later verify compares against what the playbooks last did.
+    if _host(target).file(INVOCATIONS).exists:
+        _host(target).check_output("systemctl show --property=InvocationID --value %s > %s" % (" ".join(SERVICES), INVOCATIONS))
+
+
 # --- High availability (last: stops and restarts an apiserver) -------------------------------
 
 def test_endpoint_answers_with_one_apiserver_stopped():

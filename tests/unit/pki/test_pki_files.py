@@ -82,3 +82,36 @@ def test_retired_paths_are_validated_before_anything_is_written(tmp_path, absent
     with pytest.raises(PkiError, match=message):
         push_files(files(tmp_path), absent=[a.format(root=tmp_path) for a in absent])
     assert not (tmp_path / "pki").exists()
+
+
+def test_a_mark_is_written_only_when_a_file_it_watches_changes(tmp_path):
+    key = str(tmp_path / "pki/etcd/server.key")
+    ca_mark, key_mark = str(tmp_path / "ca.restart-pending"), str(tmp_path / "key.restart-pending")
+    marks = {ca_mark: [str(tmp_path / "pki/ca.crt")], key_mark: [key]}
+    first = push_files(files(tmp_path), marks=marks)
+    assert first["marked"] == sorted([ca_mark, key_mark])
+    os.remove(ca_mark)
+    os.remove(key_mark)
+    assert push_files(files(tmp_path), marks=marks)["marked"] == []
+    assert not os.path.exists(ca_mark) and not os.path.exists(key_mark)
+    # Check mode reports the mark and writes nothing; the real run writes only the CA's mark.
+    check = push_files(files(tmp_path, crt="NEW\n"), check_mode=True, marks=marks)
+    assert check["marked"] == [ca_mark] and not os.path.exists(ca_mark)
+    changed = push_files(files(tmp_path, crt="NEW\n"), marks=marks)
+    assert changed["marked"] == [ca_mark] and not os.path.exists(key_mark)
+    assert open(ca_mark, encoding="utf-8").read() == "restart pending: changed %s\n" % (tmp_path / "pki/ca.crt")
+    assert stat.S_IMODE(os.stat(ca_mark).st_mode) == 0o644
+    # A mode fix counts as a change of the file: the component rereads it on restart.
+    os.chmod(key, 0o644)
+    assert push_files(files(tmp_path, crt="NEW\n"), marks=marks)["marked"] == [key_mark]
+
+
+@pytest.mark.parametrize("marks, message", [
+    ({"relative.mark": []}, r"marks: 'relative.mark' is not an absolute path"),
+    ({"{root}/x.mark": ["{root}/pki/other.crt"]}, r"marks\[.*/x.mark\]: .*/pki/other.crt is not among the files to write"),
+])
+def test_marks_are_validated_before_anything_is_written(tmp_path, marks, message):
+    marks = {k.format(root=tmp_path): [v.format(root=tmp_path) for v in vs] for k, vs in marks.items()}
+    with pytest.raises(PkiError, match=message):
+        push_files(files(tmp_path), marks=marks)
+    assert not (tmp_path / "pki").exists()

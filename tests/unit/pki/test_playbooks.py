@@ -23,8 +23,15 @@ DISTRIBUTE = """
       ansible.builtin.include_role:
         name: kubebin.cluster.certs
       vars:
-        certs_notify: test_restart
-        certs_absent: ["{{ kubebin_config_dir }}/super-admin.conf"]
+        # As site.yml does: control-plane hosts get one set per component and restart marks, the
+        # others a handler.
+        certs_sets: "{{ (['etcd'] if inventory_hostname in groups['etcd'] else [])
+          + (['kube_apiserver', 'kube_controller_manager', 'kube_scheduler', 'admin']
+             if inventory_hostname in groups['kube_control_plane'] else [])
+          + (['node'] if inventory_hostname in groups['kube_node'] else []) }}"
+        certs_notify: "{{ '' if inventory_hostname in groups['kube_control_plane'] else 'test_restart' }}"
+        certs_restart_marks: "{{ _kubebin_restart_marks if inventory_hostname in groups['kube_control_plane'] else {} }}"
+        certs_absent: "{{ [kubebin_config_dir ~ '/super-admin.conf'] if inventory_hostname in groups['kube_control_plane'] else [] }}"
   handlers:
     - name: Record that the caller's handler ran
       ansible.builtin.copy:
@@ -133,12 +140,17 @@ def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
     etcd = {"pki/etcd/ca.crt", "pki/etcd/server.crt", "pki/etcd/server.key", "pki/etcd/peer.crt", "pki/etcd/peer.key",
             "pki/etcd/healthcheck-client.crt", "pki/etcd/healthcheck-client.key"}
     node = {"pki/ca.crt", "pki/kubelet.crt", "pki/kubelet.key", "kubelet.conf", "kube-proxy.conf"}
-    assert host_files(root, "cp1") == control_plane | etcd | node
-    assert host_files(root, "cp2") == control_plane | etcd
+    marks = {"kube-apiserver.restart-pending", "kube-controller-manager.restart-pending", "kube-scheduler.restart-pending"}
+    assert host_files(root, "cp1") == control_plane | etcd | node | marks
+    assert host_files(root, "cp2") == control_plane | etcd | marks
     assert host_files(root, "e3") == etcd
     assert host_files(root, "w1") == node
     for host in ("cp1", "cp2", "e3", "w1"):  # etcd and front-proxy CA keys and the super-admin never leave the controller
         assert not {"pki/etcd/ca.key", "pki/front-proxy-ca.key", "super-admin.conf"} & host_files(root, host)
+    for host in ("cp1", "cp2"):  # first push: every component must (re)start, and no handler is needed
+        assert marks <= set(os.listdir(root / host / "etc/kubernetes")), host
+        assert not (root / (host + ".notified")).exists()
+    for host in ("e3", "w1"):
         assert (root / (host + ".notified")).exists()
     pki = root / "pki"
     assert (root / "e3/etc/kubernetes/pki/etcd/peer.key").read_bytes() == (pki / "etcd/members/e3/peer.key").read_bytes()
@@ -147,11 +159,31 @@ def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
     assert stat.S_IMODE(os.stat(root / "w1/etc/kubernetes/pki").st_mode) == 0o700
     assert "BEGIN" not in result.stdout  # contents are not logged
 
-    for host in ("cp1", "cp2", "e3", "w1"):
+    for host in ("e3", "w1"):
         os.remove(root / (host + ".notified"))
+    for host in ("cp1", "cp2"):
+        for mark in marks:
+            os.remove(root / host / "etc/kubernetes" / mark)
     again = playbook(root, root / "distribute.yml")
     assert all(changed == 0 for _ok, changed, _f in recap(again.stdout).values()), again.stdout[-2000:]
     assert not any((root / (h + ".notified")).exists() for h in ("cp1", "cp2", "e3", "w1"))
+    assert not any(marks & set(os.listdir(root / h / "etc/kubernetes")) for h in ("cp1", "cp2"))
+
+    # A changed file marks only the components that read it: scheduler.conf the scheduler; the
+    # kubernetes CA certificate the apiserver and the controller-manager (the scheduler's
+    # kubeconfig carries the CA as data), not the scheduler.
+    (root / "cp1/etc/kubernetes/scheduler.conf").write_text("drifted\n")
+    (root / "cp2/etc/kubernetes/pki/ca.crt").write_text("drifted\n")
+    drift = playbook(root, root / "distribute.yml")
+    assert drift.returncode == 0, drift.stdout[-3000:]
+    assert marks & set(os.listdir(root / "cp1/etc/kubernetes")) == {"kube-scheduler.restart-pending"}
+    cp2_marks = marks & set(os.listdir(root / "cp2/etc/kubernetes"))
+    assert cp2_marks == {"kube-apiserver.restart-pending", "kube-controller-manager.restart-pending"}
+    assert "pki/ca.crt" in (root / "cp2/etc/kubernetes/kube-apiserver.restart-pending").read_text()
+    assert (root / "cp1/etc/kubernetes/scheduler.conf").read_bytes() == (root / "pki/scheduler.conf").read_bytes()
+    for host in ("cp1", "cp2"):
+        for mark in marks & set(os.listdir(root / host / "etc/kubernetes")):
+            os.remove(root / host / "etc/kubernetes" / mark)
 
     # Removing a retired credential is a change of its own that restarts nothing.
     (root / "cp2/etc/kubernetes/super-admin.conf").write_text("left by an older release\n")
@@ -159,6 +191,7 @@ def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
     assert recap(retired.stdout)["cp2"][1] == 1 and recap(retired.stdout)["cp1"][1] == 0, retired.stdout[-2000:]
     assert not (root / "cp2/etc/kubernetes/super-admin.conf").exists()
     assert not any((root / (h + ".notified")).exists() for h in ("cp1", "cp2", "e3", "w1"))
+    assert not any(marks & set(os.listdir(root / h / "etc/kubernetes")) for h in ("cp1", "cp2"))
 
     report = playbook(root, os.path.join(REPO, "playbooks", "pki_check_expiry.yml"))
     assert report.returncode == 0, report.stdout[-3000:]

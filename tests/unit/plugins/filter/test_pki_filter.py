@@ -14,7 +14,7 @@ from ansible_collections.kubebin.cluster.plugins.module_utils.pki_kubeconfig imp
 
 def test_filters_are_registered():
     assert set(filters.FilterModule().filters()) == {"pki_hosts", "pki_spec", "pki_attach_contents", "pki_expiry_report",
-                                                     "pki_expiry_line", "pki_decrypt_key"}
+                                                     "pki_expiry_line", "pki_decrypt_key", "pki_restart_marks"}
 
 
 def test_spec_errors_become_filter_errors():
@@ -45,3 +45,24 @@ def test_expiry_report_reads_certificates_and_kubeconfigs(tmp_path):
         ("ca.crt", "certificate", 3649),
     ]
     assert "kubernetes-admin" in filters.pki_expiry_line(rows[0]) and "19 days left" in filters.pki_expiry_line(rows[0])
+
+
+def test_restart_marks_watch_only_their_own_sets_files():
+    by_set = {
+        "kube_apiserver": [{"dest": "/p/ca.crt"}, {"dest": "/p/apiserver.crt"}],
+        "kube_scheduler": [{"dest": "/k/scheduler.conf"}],
+        "admin": [{"dest": "/k/admin.conf"}],
+    }
+    marks = {"kube_apiserver": "/k/kube-apiserver.restart-pending", "kube_scheduler": "/k/kube-scheduler.restart-pending"}
+    assert filters.pki_restart_marks(marks, by_set, ["kube_apiserver", "kube_scheduler", "admin"]) == {
+        "/k/kube-apiserver.restart-pending": ["/p/apiserver.crt", "/p/ca.crt"],
+        "/k/kube-scheduler.restart-pending": ["/k/scheduler.conf"],
+    }
+    # A set that is not pushed in this call gets no mark; no mark at all means {}.
+    assert filters.pki_restart_marks(marks, by_set, ["kube_scheduler"]) == {"/k/kube-scheduler.restart-pending": ["/k/scheduler.conf"]}
+    assert filters.pki_restart_marks({}, by_set, ["admin"]) == {}
+
+
+def test_restart_marks_refuse_an_unknown_set():
+    with pytest.raises(AnsibleFilterError, match="no file set named kube_sheduler"):
+        filters.pki_restart_marks({"kube_sheduler": "/k/m"}, {"kube_scheduler": []}, ["kube_scheduler"])
