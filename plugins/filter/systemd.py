@@ -31,8 +31,33 @@ def systemd_flags(args):
     return "".join(lines)
 
 
+def _directive_value(name, value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)):
+        raise TypeError("%s: a value must be a string, number, boolean or a list of them, got %r" % (name, value))
+    return str(value)
+
+
+def systemd_directives(settings):
+    """SETTINGS (directive -> value) as unit lines 'Name=value', in the order given. A list gives
+    one line per item (none when empty: ReadWritePaths), None leaves the directive out (so a
+    caller removes one with combine), booleans are true/false, "" writes 'Name=' (an empty
+    CapabilityBoundingSet drops every capability)."""
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError("systemd_directives: expects a dict of directive -> value, got %s" % type(settings).__name__)
+    lines = []
+    for name, value in settings.items():
+        values = value if isinstance(value, (list, tuple)) else ([] if value is None else [value])
+        try:
+            lines.extend("%s=%s" % (name, _directive_value(name, item)) for item in values)
+        except TypeError as exc:
+            raise AnsibleFilterError("systemd_directives: %s" % exc)
+    return "\n".join(lines)
+
+
 class FilterModule:
     """kubebin systemd filters."""
 
     def filters(self):
-        return {"systemd_flags": systemd_flags}
+        return {"systemd_flags": systemd_flags, "systemd_directives": systemd_directives}

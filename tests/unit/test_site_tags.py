@@ -33,10 +33,10 @@ def certs_tasks():
 def test_certs_tag_generates_and_distributes_to_every_component(certs_tasks):
     assert "Generate the cluster PKI" in certs_tasks
     assert "Install the etcd certificates" in certs_tasks
-    # The control-plane play pushes once per host for its three components (the certs role itself).
-    assert certs_tasks.count("Push the certificates, keys and kubeconfigs of this host's sets") == 1
-    assert "Install the kubelet certificates and kubeconfigs" in certs_tasks
-    assert "Install the kube-proxy kubeconfig" in certs_tasks
+    # The control-plane play pushes once per host for its three components, the node play once for
+    # the kubelet and kube-proxy (the certs role itself, in each play).
+    assert certs_tasks.count("Push the certificates, keys and kubeconfigs of this host's sets") == 2
+    assert certs_tasks.count("Notify the components whose files changed") == 2
 
 
 def test_certs_tag_changes_nothing_else(certs_tasks):
@@ -45,8 +45,7 @@ def test_certs_tag_changes_nothing_else(certs_tasks):
         "Generate the cluster PKI",
         "Install the etcd certificates",
         "Push the certificates, keys and kubeconfigs of this host's sets",
-        "Install the kubelet certificates and kubeconfigs",
-        "Install the kube-proxy kubeconfig",
+        "Notify the components whose files changed",
         # Reads facts only (tagged always, like the implicit fact gathering of a play).
         "Gather the minimal facts, once per run",
     }
@@ -61,7 +60,7 @@ def test_expiry_report_runs_only_when_asked():
 @pytest.mark.parametrize("tag, expected", [
     ("etcd", "Install the etcd certificates"),
     ("master", "Push the certificates, keys and kubeconfigs of this host's sets"),
-    ("node", "Install the kubelet certificates and kubeconfigs"),
+    ("node", "Push the certificates, keys and kubeconfigs of this host's sets"),
 ])
 def test_component_tags_select_their_part(tag, expected):
     tasks = listed_tasks("--tags", tag)

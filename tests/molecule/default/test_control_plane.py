@@ -263,6 +263,33 @@ def test_a_drifted_scheduler_kubeconfig_restarts_only_that_scheduler():
         _host(target).check_output("systemctl show --property=InvocationID --value %s > %s" % (" ".join(SERVICES), INVOCATIONS))
 
 
+NODE_SERVICES = ["kubelet.service", "kube-proxy.service"]
+
+
+def _node_invocations(name):
+    return _host(name).check_output("systemctl show --property=InvocationID --value %s" % " ".join(NODE_SERVICES)).split()
+
+
+def test_a_drifted_kube_proxy_kubeconfig_restarts_only_that_kube_proxy():
+    """`site.yml --tags node` after kube-proxy.conf drifted on one worker: the node play's one PKI
+    push for the kubelet and kube-proxy repairs it and notifies only kube-proxy there; that host's
+    kubelet and every other node's services keep the same process."""
+    target = [name for name in NODES if name not in CONTROL_PLANE][-1]
+    before = {name: _node_invocations(name) for name in NODES}
+    _host(target).check_output("echo '# drifted' >> /etc/kubernetes/kube-proxy.conf")
+    playbook = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml")
+    run = subprocess.run([shutil.which("ansible-playbook"), "-i", INVENTORY, playbook, "--tags", "node"],
+                         capture_output=True, text=True, timeout=900, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    after = {name: _node_invocations(name) for name in NODES}
+    for name in NODES:
+        for service, old, new in zip(NODE_SERVICES, before[name], after[name]):
+            restarted = name == target and service == "kube-proxy.service"
+            assert (new != old) == restarted, "%s on %s: restarted=%s" % (service, name, new != old)
+    assert "# drifted" not in _host(target).file("/etc/kubernetes/kube-proxy.conf").content_string
+    assert _host(target).service("kube-proxy").is_running
+
+
 # --- High availability (last: stops and restarts an apiserver) -------------------------------
 
 def test_endpoint_answers_with_one_apiserver_stopped():

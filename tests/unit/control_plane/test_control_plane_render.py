@@ -177,6 +177,28 @@ def test_apiserver_secure_defaults(default):
         assert "ReadWritePaths=/var/log/kubernetes" in default[host]["kube-apiserver.service"]
 
 
+def _hardening(unit):
+    """The directives of the unit's hardening block (after its '# Hardening' comment)."""
+    block = unit[unit.index("# Hardening"):unit.index("[Install]")]
+    return [line for line in block.splitlines() if line and not line.startswith("#")]
+
+
+def test_the_three_units_share_one_hardening_block(default):
+    units = default["cp1"]
+    scheduler = _hardening(units["kube-scheduler.service"])
+    # Nothing of a service's sandbox may be lost on the way through the shared settings.
+    for line in ("UMask=0077", "NoNewPrivileges=true", "CapabilityBoundingSet=", "AmbientCapabilities=", "ProtectSystem=strict",
+                 "ProtectHome=true", "PrivateTmp=true", "PrivateDevices=true", "ProtectKernelModules=true", "RestrictNamespaces=true",
+                 "SystemCallFilter=@system-service", "SystemCallErrorNumber=EPERM"):
+        assert line in scheduler, line
+    assert not any(line.startswith(("ReadWritePaths=", "MemoryDenyWriteExecute=")) for line in scheduler)
+    assert _hardening(units["kube-controller-manager.service"]) == scheduler
+    # The apiserver differs only by the directory it writes its audit log to.
+    apiserver = _hardening(units["kube-apiserver.service"])
+    assert [line for line in apiserver if not line.startswith("ReadWritePaths=")] == scheduler
+    assert [line for line in apiserver if line.startswith("ReadWritePaths=")] == ["ReadWritePaths=/var/log/kubernetes"]
+
+
 def test_audit_policy_is_a_valid_policy(default):
     policy = yaml.safe_load(default["cp1"]["audit-policy.yaml"])
     assert policy["apiVersion"] == "audit.k8s.io/v1" and policy["kind"] == "Policy"

@@ -124,8 +124,10 @@ def test_tls_everywhere_and_metrics_on_loopback(rendered):
         assert flags[flag].startswith("/run/etcd/"), flag
     unit = rendered["etcd.service"]
     for line in ("Type=notify", "User=etcd", "Group=etcd", "NoNewPrivileges=true", "ProtectSystem=strict",
-                 "ReadWritePaths=/var/lib/etcd", "CapabilityBoundingSet=", "RuntimeDirectoryMode=0700"):
+                 "ReadWritePaths=/var/lib/etcd", "CapabilityBoundingSet=", "RuntimeDirectoryMode=0700",
+                 "MemoryDenyWriteExecute=true", "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "SystemCallErrorNumber=EPERM"):
         assert re.search("^%s$" % re.escape(line), unit, re.M), line
+    assert "AF_NETLINK" not in unit, "etcd needs no netlink socket"
 
 
 def test_bootstrap_environment(rendered):

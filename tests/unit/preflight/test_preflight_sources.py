@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import glob
 import json
 import os
 import re
@@ -380,10 +381,12 @@ def binaries_includes(tasks, where, conditions=(), seen=()):
         included = module_args(task, "include_tasks") or module_args(task, "import_tasks")
         if included:
             name = included["file"] if isinstance(included, dict) else included
-            assert "{{" not in name, "templated task file %s: teach this test" % name
-            child = os.path.join(os.path.dirname(path), name)
-            with open(child, encoding="utf-8") as handle:
-                yield from binaries_includes(yaml.safe_load(handle), (role, child), conds, seen)
+            # A templated file name (gate_{{ kind }}.yml) may be any file it matches: walk them all.
+            children = sorted(glob.glob(os.path.join(os.path.dirname(path), re.sub(r"\{\{[^}]*\}\}", "*", name))))
+            assert children, "no task file matches %s in %s" % (name, path)
+            for child in children:
+                with open(child, encoding="utf-8") as handle:
+                    yield from binaries_includes(yaml.safe_load(handle), (role, child), conds, seen)
         args = module_args(task, "include_role") or module_args(task, "import_role")
         if not args:
             continue
@@ -418,7 +421,7 @@ def plays(path):
         if imported:
             yield from plays(os.path.join(os.path.dirname(path), imported))
         else:
-            yield entry
+            yield path, entry
 
 
 def pattern_hosts(pattern, groups):
@@ -433,9 +436,13 @@ def pattern_hosts(pattern, groups):
     return hosts
 
 
-def play_includes(play):
+def play_includes(play, path):
     for entry in play.get("roles") or []:
         name = entry["role"] if isinstance(entry, dict) else entry
+        if name == ROLE_PREFIX + "binaries":
+            # A play of several components installs all their binaries in one role entry.
+            assert "binaries_wanted" in (entry.get("vars") or {}), "binaries role without binaries_wanted in %s" % path
+            yield None, path, "role entry", (), entry["vars"]
         yield from role_includes(name)
     for key in ("pre_tasks", "tasks", "post_tasks"):
         # Play-level task files are relative to the playbooks directory.
@@ -456,9 +463,9 @@ def artifacts_from_roles(inventory_vars):
             groups.setdefault(group, []).append(name)
     got = {name: set() for name in hosts}
     reached = set()
-    for play in plays(os.path.join(REPO, "site.yml")):
+    for play_file, play in plays(os.path.join(REPO, "site.yml")):
         play_hosts = pattern_hosts(play["hosts"], groups)
-        for role, path, task, conditions, task_vars in play_includes(play):
+        for role, path, task, conditions, task_vars in play_includes(play, play_file):
             reached.add(path)
             for name in play_hosts:
                 magic = dict(inventory_hostname=name, groups=groups, group_names=hosts[name], ansible_play_hosts=play_hosts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kubebin.cluster.plugins.filter.systemd import systemd_flags
+from ansible_collections.kubebin.cluster.plugins.filter.systemd import systemd_directives, systemd_flags
 
 
 def test_flags_are_sorted_continuation_lines_with_booleans_lower_case():
@@ -31,3 +31,22 @@ def test_no_flags_is_no_text():
 def test_values_a_unit_cannot_carry_are_refused(args, message):
     with pytest.raises(AnsibleFilterError, match=message):
         systemd_flags(args)
+
+
+def test_directives_keep_their_order_and_render_lists_empties_and_nulls():
+    text = systemd_directives({"UMask": "0077", "NoNewPrivileges": True, "CapabilityBoundingSet": "",
+                               "ReadWritePaths": ["/var/lib/etcd", "/var/log/kubernetes"], "PrivateTmp": False,
+                               "MemoryDenyWriteExecute": None, "Empty": []})
+    assert text == ("UMask=0077\nNoNewPrivileges=true\nCapabilityBoundingSet=\n"
+                    "ReadWritePaths=/var/lib/etcd\nReadWritePaths=/var/log/kubernetes\nPrivateTmp=false")
+    assert systemd_directives({}) == ""
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"Environment": {"A": "b"}}, "Environment: a value must be"),
+    ({"ReadWritePaths": [["/a"]]}, "ReadWritePaths: a value must be"),
+    (["UMask=0077"], "expects a dict"),
+])
+def test_directives_a_unit_cannot_carry_are_refused(settings, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        systemd_directives(settings)
