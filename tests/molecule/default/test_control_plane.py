@@ -236,8 +236,28 @@ def test_cluster_objects_rendered_to_files_on_the_first_host():
 
 # --- A changed file restarts only the components that read it -------------------------------
 
-def _invocations(name):
-    return _host(name).check_output("systemctl show --property=InvocationID --value %s" % " ".join(SERVICES)).split()
+NODE_SERVICES = ["kubelet.service", "kube-proxy.service"]
+
+
+def _invocations(name, services=tuple(SERVICES)):
+    return _host(name).check_output("systemctl show --property=InvocationID --value %s" % " ".join(services)).split()
+
+
+def _drift_then_rerun(target, path, tags, hosts, services, expected):
+    """Append to PATH on TARGET, run `site.yml --tags TAGS`, and assert that of SERVICES on HOSTS
+    exactly EXPECTED on TARGET got a new process and that PATH was repaired."""
+    before = {name: _invocations(name, services) for name in hosts}
+    _host(target).check_output("echo '# drifted' >> %s" % path)
+    playbook = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml")
+    run = subprocess.run([shutil.which("ansible-playbook"), "-i", INVENTORY, playbook, "--tags", tags],
+                         capture_output=True, text=True, timeout=900, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    after = {name: _invocations(name, services) for name in hosts}
+    for name in hosts:
+        for service, old, new in zip(services, before[name], after[name]):
+            restarted = name == target and service == expected
+            assert (new != old) == restarted, "%s on %s: restarted=%s" % (service, name, new != old)
+    assert "# drifted" not in _host(target).file(path).content_string
 
 
 def test_a_drifted_scheduler_kubeconfig_restarts_only_that_scheduler():
@@ -245,29 +265,11 @@ def test_a_drifted_scheduler_kubeconfig_restarts_only_that_scheduler():
     it and marks only kube-scheduler there; the apiservers, controller-managers and the other hosts'
     schedulers keep the same process (before the per-component sets, all three restarted)."""
     target = CONTROL_PLANE[-1]
-    before = {name: _invocations(name) for name in CONTROL_PLANE}
-    _host(target).check_output("echo '# drifted' >> /etc/kubernetes/scheduler.conf")
-    playbook = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml")
-    run = subprocess.run([shutil.which("ansible-playbook"), "-i", INVENTORY, playbook, "--tags", "master"],
-                         capture_output=True, text=True, timeout=900, check=False)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    after = {name: _invocations(name) for name in CONTROL_PLANE}
-    for name in CONTROL_PLANE:
-        for service, old, new in zip(SERVICES, before[name], after[name]):
-            restarted = name == target and service == "kube-scheduler.service"
-            assert (new != old) == restarted, "%s on %s: restarted=%s" % (service, name, new != old)
-    assert "# drifted" not in _host(target).file("/etc/kubernetes/scheduler.conf").content_string
+    _drift_then_rerun(target, "/etc/kubernetes/scheduler.conf", "master", CONTROL_PLANE, SERVICES, "kube-scheduler.service")
     assert not _host(target).file("/etc/kubernetes/kube-scheduler.restart-pending").exists
     # Restarted on purpose: a later verify compares against what the playbooks last did.
     if _host(target).file(INVOCATIONS).exists:
         _host(target).check_output("systemctl show --property=InvocationID --value %s > %s" % (" ".join(SERVICES), INVOCATIONS))
-
-
-NODE_SERVICES = ["kubelet.service", "kube-proxy.service"]
-
-
-def _node_invocations(name):
-    return _host(name).check_output("systemctl show --property=InvocationID --value %s" % " ".join(NODE_SERVICES)).split()
 
 
 def test_a_drifted_kube_proxy_kubeconfig_restarts_only_that_kube_proxy():
@@ -275,18 +277,7 @@ def test_a_drifted_kube_proxy_kubeconfig_restarts_only_that_kube_proxy():
     push for the kubelet and kube-proxy repairs it and notifies only kube-proxy there; that host's
     kubelet and every other node's services keep the same process."""
     target = [name for name in NODES if name not in CONTROL_PLANE][-1]
-    before = {name: _node_invocations(name) for name in NODES}
-    _host(target).check_output("echo '# drifted' >> /etc/kubernetes/kube-proxy.conf")
-    playbook = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml")
-    run = subprocess.run([shutil.which("ansible-playbook"), "-i", INVENTORY, playbook, "--tags", "node"],
-                         capture_output=True, text=True, timeout=900, check=False)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    after = {name: _node_invocations(name) for name in NODES}
-    for name in NODES:
-        for service, old, new in zip(NODE_SERVICES, before[name], after[name]):
-            restarted = name == target and service == "kube-proxy.service"
-            assert (new != old) == restarted, "%s on %s: restarted=%s" % (service, name, new != old)
-    assert "# drifted" not in _host(target).file("/etc/kubernetes/kube-proxy.conf").content_string
+    _drift_then_rerun(target, "/etc/kubernetes/kube-proxy.conf", "node", NODES, NODE_SERVICES, "kube-proxy.service")
     assert _host(target).service("kube-proxy").is_running
 
 
