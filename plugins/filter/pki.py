@@ -57,16 +57,6 @@ def pki_restart_marks(marks_by_set, files_by_set, sets):
     return {path: sorted(dests) for path, dests in plan.items()}
 
 
-def pki_changed_topics(changed_paths, watched):
-    """The keys of WATCHED ({topic: [dests]}, as pki_restart_marks builds) whose destinations
-    include one of CHANGED_PATHS (pki_files' changed_paths), sorted: the handler topics of the
-    components whose own files changed."""
-    if not isinstance(watched, dict):
-        raise AnsibleFilterError("pki_changed_topics: the watched files must be a mapping by topic")
-    changed = set(changed_paths or [])
-    return sorted(topic for topic, dests in watched.items() if changed.intersection(dests))
-
-
 def pki_decrypt_key(content, passphrase=None):
     """CONTENT with an encrypted private key replaced by its plaintext PEM; anything else unchanged.
 
@@ -146,7 +136,6 @@ class FilterModule(object):
             "pki_attach_contents": pki_attach_contents,
             "pki_decrypt_key": pki_decrypt_key,
             "pki_restart_marks": pki_restart_marks,
-            "pki_changed_topics": pki_changed_topics,
             "pki_expiry_report": pki_expiry_report,
             "pki_expiry_line": pki_expiry_line,
         }

@@ -8,13 +8,19 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 
-def _flag_value(value):
+def _scalar(value, what):
+    """One systemd value: booleans as true/false, numbers and strings as text; anything else is
+    refused with WHAT (the flag or directive) named."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list, tuple)) or value is None:
-        raise TypeError("a flag value must be a string, number or boolean, got %r" % (value,))
+        raise TypeError("%s, got %r" % (what, value))
+    return str(value)
+
+
+def _flag_value(value):
     # systemd expands % specifiers in ExecStart; a literal % is written %%.
-    return str(value).replace("%", "%%")
+    return _scalar(value, "a flag value must be a string, number or boolean").replace("%", "%%")
 
 
 def systemd_flags(args):
@@ -31,14 +37,6 @@ def systemd_flags(args):
     return "".join(lines)
 
 
-def _directive_value(name, value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list, tuple)):
-        raise TypeError("%s: a value must be a string, number, boolean or a list of them, got %r" % (name, value))
-    return str(value)
-
-
 def systemd_directives(settings):
     """SETTINGS (directive -> value) as unit lines 'Name=value', in the order given. A list gives
     one line per item (none when empty: ReadWritePaths), None leaves the directive out (so a
@@ -50,7 +48,7 @@ def systemd_directives(settings):
     for name, value in settings.items():
         values = value if isinstance(value, (list, tuple)) else ([] if value is None else [value])
         try:
-            lines.extend("%s=%s" % (name, _directive_value(name, item)) for item in values)
+            lines.extend("%s=%s" % (name, _scalar(item, "%s: a value must be a string, number, boolean or a list of them" % name)) for item in values)
         except TypeError as exc:
             raise AnsibleFilterError("systemd_directives: %s" % exc)
     return "\n".join(lines)

@@ -28,6 +28,8 @@ NODES = sorted(RUNNER.get_hosts("kube_node"))
 assert CONTROL_PLANE, "no kube_control_plane hosts in %s" % INVENTORY
 SERVICES = ["kube-apiserver.service", "kube-controller-manager.service", "kube-scheduler.service"]
 INVOCATIONS = "/var/lib/kubebin-test-control-plane-invocations"
+NODE_SERVICES = ["kubelet.service", "kube-proxy.service"]
+NODE_INVOCATIONS = "/var/lib/kubebin-test-node-invocations"  # read by test_nodes.py
 ADMIN_CONF = "/etc/kubernetes/admin.conf"
 
 
@@ -236,18 +238,23 @@ def test_cluster_objects_rendered_to_files_on_the_first_host():
 
 # --- A changed file restarts only the components that read it -------------------------------
 
-NODE_SERVICES = ["kubelet.service", "kube-proxy.service"]
-
 
 def _invocations(name, services=tuple(SERVICES)):
     return _host(name).check_output("systemctl show --property=InvocationID --value %s" % " ".join(services)).split()
 
 
-def _drift_then_rerun(target, path, tags, hosts, services, expected):
-    """Append to PATH on TARGET, run `site.yml --tags TAGS`, and assert that of SERVICES on HOSTS
-    exactly EXPECTED on TARGET got a new process and that PATH was repaired."""
+def _rerecord(name, record, services):
+    """A test restarted SERVICES on NAME on purpose: record the new invocations, so a later verify
+    compares against what the playbooks, not the test, last did."""
+    if _host(name).file(record).exists:
+        _host(name).check_output("systemctl show --property=InvocationID --value %s > %s" % (" ".join(services), record))
+
+
+def _rerun_after(target, command, tags, hosts, services, expected):
+    """Run COMMAND on TARGET, then `site.yml --tags TAGS`, and assert that of SERVICES on HOSTS
+    exactly EXPECTED on TARGET got a new process."""
     before = {name: _invocations(name, services) for name in hosts}
-    _host(target).check_output("echo '# drifted' >> %s" % path)
+    _host(target).check_output(command)
     playbook = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "site.yml")
     run = subprocess.run([shutil.which("ansible-playbook"), "-i", INVENTORY, playbook, "--tags", tags],
                          capture_output=True, text=True, timeout=900, check=False)
@@ -257,6 +264,11 @@ def _drift_then_rerun(target, path, tags, hosts, services, expected):
         for service, old, new in zip(services, before[name], after[name]):
             restarted = name == target and service == expected
             assert (new != old) == restarted, "%s on %s: restarted=%s" % (service, name, new != old)
+
+
+def _drift_then_rerun(target, path, tags, hosts, services, expected):
+    """Append to PATH on TARGET, rerun as _rerun_after does, and assert that PATH was repaired."""
+    _rerun_after(target, "echo '# drifted' >> %s" % path, tags, hosts, services, expected)
     assert "# drifted" not in _host(target).file(path).content_string
 
 
@@ -267,9 +279,7 @@ def test_a_drifted_scheduler_kubeconfig_restarts_only_that_scheduler():
     target = CONTROL_PLANE[-1]
     _drift_then_rerun(target, "/etc/kubernetes/scheduler.conf", "master", CONTROL_PLANE, SERVICES, "kube-scheduler.service")
     assert not _host(target).file("/etc/kubernetes/kube-scheduler.restart-pending").exists
-    # Restarted on purpose: a later verify compares against what the playbooks last did.
-    if _host(target).file(INVOCATIONS).exists:
-        _host(target).check_output("systemctl show --property=InvocationID --value %s > %s" % (" ".join(SERVICES), INVOCATIONS))
+    _rerecord(target, INVOCATIONS, SERVICES)
 
 
 def test_a_drifted_kube_proxy_kubeconfig_restarts_only_that_kube_proxy():
@@ -279,6 +289,19 @@ def test_a_drifted_kube_proxy_kubeconfig_restarts_only_that_kube_proxy():
     target = [name for name in NODES if name not in CONTROL_PLANE][-1]
     _drift_then_rerun(target, "/etc/kubernetes/kube-proxy.conf", "node", NODES, NODE_SERVICES, "kube-proxy.service")
     assert _host(target).service("kube-proxy").is_running
+    _rerecord(target, NODE_INVOCATIONS, NODE_SERVICES)
+
+
+def test_a_restart_mark_left_by_a_failed_run_restarts_that_kubelet_on_the_next_run():
+    """A run that changed the kubelet's files and failed before the run stage leaves the mark; the
+    next run, with nothing else to change, restarts that kubelet (and only it) behind its healthz
+    and removes the mark. With handlers, that restart was lost with the failed run."""
+    target = [name for name in NODES if name not in CONTROL_PLANE][0]
+    mark = "/etc/kubernetes/kubelet.restart-pending"
+    _rerun_after(target, "echo /etc/kubernetes/kubelet.conf > %s" % mark, "node", NODES, NODE_SERVICES, "kubelet.service")
+    assert not _host(target).file(mark).exists
+    assert _host(target).service("kubelet").is_running
+    _rerecord(target, NODE_INVOCATIONS, NODE_SERVICES)
 
 
 # --- High availability (last: stops and restarts an apiserver) -------------------------------
@@ -299,7 +322,4 @@ def test_endpoint_answers_with_one_apiserver_stopped():
                           % (ADMIN_CONF, _ip(CONTROL_PLANE[0]))).rc != 0:
             assert time.monotonic() < deadline, "the stopped apiserver did not come back"
             time.sleep(2)
-        # This test restarted it on purpose: record the new invocation so a later verify compares
-        # against what the playbooks, not this test, last did.
-        if stopped.file(INVOCATIONS).exists:
-            stopped.check_output("systemctl show --property=InvocationID --value %s > %s" % (" ".join(SERVICES), INVOCATIONS))
+        _rerecord(CONTROL_PLANE[0], INVOCATIONS, SERVICES)

@@ -154,6 +154,16 @@ def test_pods_on_two_nodes_talk(host, image_tar):
 
 # --- kubelet and kube-proxy ---------------------------------------------------------------
 
+def test_rerun_restarted_neither_kubelet_nor_kube_proxy(host):
+    """The invocation IDs recorded after the first converge (and re-recorded by the tests that
+    restart a node service on purpose) still run after the idempotence run."""
+    recorded = host.file("/var/lib/kubebin-test-node-invocations")
+    if not recorded.exists:
+        pytest.skip("the scenario's converge does not record invocations (molecule/default/record_invocations.yml)")
+    current = host.check_output("systemctl show --property=InvocationID --value kubelet.service kube-proxy.service")
+    assert current.split() == recorded.content_string.split()
+
+
 def test_kubelet_and_kube_proxy_run(host):
     assert host.service("kubelet").is_running
     assert host.service("kube-proxy").is_running

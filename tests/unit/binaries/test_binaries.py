@@ -112,28 +112,36 @@ def test_second_include_in_the_same_play_installs_its_own_set(ws, mirror):
     assert_installed(ws, mirror, "node-arm", "arm64", binaries=["kubectl", "runc"], cni=False)
 
 
-def test_one_call_for_several_components_notifies_each_only_for_its_own_binary(ws, mirror):
-    marker = str(ws.tmp / "handler")
-    extra = dict(mirror.mirror_vars(), notify_marker=marker, notify_each=True, wanted=["kubelet", "runc", "kubectl"])
+def test_one_call_for_several_components_marks_each_only_for_its_own_binary(ws, mirror):
+    # The marks' directory (the config directory) does not exist yet on a new node: it is made, 0700.
+    marker = str(ws.tmp / "config" / "pending")
+    extra = dict(mirror.mirror_vars(), notify_marker=marker, restart_marks=True, wanted=["kubelet", "runc", "kubectl"])
     first = ws.play(DEPLOY, extra, hosts=["node-amd"])
     assert first.rc == 0, first.out
     assert os.path.exists(marker + "-kubelet-node-amd") and os.path.exists(marker + "-runc-node-amd"), first.out
+    assert stat.S_IMODE(os.stat(ws.tmp / "config").st_mode) == 0o700
     os.unlink(marker + "-kubelet-node-amd")
     os.unlink(marker + "-runc-node-amd")
 
-    # kubectl has no topic: it changes, nobody restarts.
+    rerun = ws.play(DEPLOY, extra, hosts=["node-amd"])
+    assert rerun.rc == 0 and rerun.recap["node-amd"]["changed"] == 0, rerun.out
+    assert not os.path.exists(marker + "-kubelet-node-amd") and not os.path.exists(marker + "-runc-node-amd"), rerun.out
+
+    # kubectl has no mark: it changes, nothing is marked.
     with open(os.path.join(ws.bin_dir("node-amd"), "kubectl"), "wb") as handle:
         handle.write(b"tampered")
     quiet = ws.play(DEPLOY, extra, hosts=["node-amd"])
     assert quiet.rc == 0 and quiet.recap["node-amd"]["changed"] == 1, quiet.out
     assert not os.path.exists(marker + "-kubelet-node-amd") and not os.path.exists(marker + "-runc-node-amd"), quiet.out
 
-    # A changed runc notifies the runtime's topic, not the kubelet's.
+    # A changed runc marks the runtime, not the kubelet; the mark is written before the copy.
     with open(os.path.join(ws.bin_dir("node-amd"), "runc"), "wb") as handle:
         handle.write(b"tampered")
     third = ws.play(DEPLOY, extra, hosts=["node-amd"])
-    assert third.rc == 0, third.out
+    assert third.rc == 0 and third.recap["node-amd"]["changed"] == 1, third.out
     assert os.path.exists(marker + "-runc-node-amd") and not os.path.exists(marker + "-kubelet-node-amd"), third.out
+    runc = os.path.join(ws.bin_dir("node-amd"), "runc")
+    assert third.out.index("(item=%s-runc-node-amd)" % marker) < third.out.index("(item=%s)" % runc), third.out
     assert_installed(ws, mirror, "node-amd", "amd64", binaries=["kubelet", "runc", "kubectl"], cni=False)
 
 

@@ -23,16 +23,15 @@ DISTRIBUTE = """
       ansible.builtin.include_role:
         name: kubebin.cluster.certs
       vars:
-        # As site.yml does: control-plane hosts get one set per component and restart marks, nodes
-        # the kubelet's and kube-proxy's sets with a topic each, the etcd-only host one handler.
+        # As site.yml does: control-plane hosts get one set per component, nodes the kubelet's and
+        # kube-proxy's sets, each component its restart mark; the etcd-only host one handler.
         _cp: "{{ inventory_hostname in groups['kube_control_plane'] }}"
         _node: "{{ inventory_hostname in groups['kube_node'] }}"
         certs_sets: "{{ (['etcd'] if inventory_hostname in groups['etcd'] else [])
           + (['kube_apiserver', 'kube_controller_manager', 'kube_scheduler', 'admin'] if _cp else [])
           + (['kubelet', 'kube_proxy'] if _node else []) }}"
         certs_notify: "{{ '' if _cp or _node else 'test_restart' }}"
-        certs_notify_each: "{{ {'kubelet': 'test_kubelet_restart', 'kube_proxy': 'test_kube_proxy_restart'} if _node else {} }}"
-        certs_restart_marks: "{{ _kubebin_restart_marks if _cp else {} }}"
+        certs_restart_marks: "{{ _kubebin_restart_marks }}"
         certs_absent: "{{ [kubebin_config_dir ~ '/super-admin.conf'] if _cp else [] }}"
   handlers:
     - name: Record that the caller's handler ran
@@ -41,18 +40,6 @@ DISTRIBUTE = """
         content: "x"
         mode: "0644"
       listen: test_restart
-    - name: Record that the kubelet's handler ran
-      ansible.builtin.copy:
-        dest: "{{ test_root }}/{{ inventory_hostname }}.kubelet"
-        content: "x"
-        mode: "0644"
-      listen: test_kubelet_restart
-    - name: Record that kube-proxy's handler ran
-      ansible.builtin.copy:
-        dest: "{{ test_root }}/{{ inventory_hostname }}.kube-proxy"
-        content: "x"
-        mode: "0644"
-      listen: test_kube_proxy_restart
 """
 
 
@@ -155,18 +142,18 @@ def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
             "pki/etcd/healthcheck-client.crt", "pki/etcd/healthcheck-client.key"}
     node = {"pki/ca.crt", "pki/kubelet.crt", "pki/kubelet.key", "kubelet.conf", "kube-proxy.conf"}
     marks = {"kube-apiserver.restart-pending", "kube-controller-manager.restart-pending", "kube-scheduler.restart-pending"}
-    assert host_files(root, "cp1") == control_plane | etcd | node | marks
+    node_marks = {"kubelet.restart-pending", "kube-proxy.restart-pending"}
+    assert host_files(root, "cp1") == control_plane | etcd | node | marks | node_marks
     assert host_files(root, "cp2") == control_plane | etcd | marks
     assert host_files(root, "e3") == etcd
-    assert host_files(root, "w1") == node
+    assert host_files(root, "w1") == node | node_marks
     for host in ("cp1", "cp2", "e3", "w1"):  # etcd and front-proxy CA keys and the super-admin never leave the controller
         assert not {"pki/etcd/ca.key", "pki/front-proxy-ca.key", "super-admin.conf"} & host_files(root, host)
     for host in ("cp1", "cp2"):  # first push: every component must (re)start, and no handler is needed
         assert marks <= set(os.listdir(root / host / "etc/kubernetes")), host
         assert not (root / (host + ".notified")).exists()
     assert (root / "e3.notified").exists()
-    notified = {p for p in os.listdir(root) if p.endswith((".notified", ".kubelet", ".kube-proxy"))}
-    assert notified == {"e3.notified", "cp1.kubelet", "cp1.kube-proxy", "w1.kubelet", "w1.kube-proxy"}
+    assert {p for p in os.listdir(root) if p.endswith(".notified")} == {"e3.notified"}
     pki = root / "pki"
     assert (root / "e3/etc/kubernetes/pki/etcd/peer.key").read_bytes() == (pki / "etcd/members/e3/peer.key").read_bytes()
     assert (root / "w1/etc/kubernetes/kubelet.conf").read_bytes() == (pki / "nodes/w1/kubelet.conf").read_bytes()
@@ -174,27 +161,30 @@ def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
     assert stat.S_IMODE(os.stat(root / "w1/etc/kubernetes/pki").st_mode) == 0o700
     assert "BEGIN" not in result.stdout  # contents are not logged
 
-    for name in notified:
-        os.remove(root / name)
-    for host in ("cp1", "cp2"):
-        for mark in marks:
+    os.remove(root / "e3.notified")
+
+    def pending(host):
+        return (marks | node_marks) & set(os.listdir(root / host / "etc/kubernetes"))
+
+    for host in ("cp1", "cp2", "w1"):
+        for mark in pending(host):
             os.remove(root / host / "etc/kubernetes" / mark)
     again = playbook(root, root / "distribute.yml")
     assert all(changed == 0 for _ok, changed, _f in recap(again.stdout).values()), again.stdout[-2000:]
-    assert not any(p.endswith((".notified", ".kubelet", ".kube-proxy")) for p in os.listdir(root))
-    assert not any(marks & set(os.listdir(root / h / "etc/kubernetes")) for h in ("cp1", "cp2"))
+    assert not any(p.endswith(".notified") for p in os.listdir(root))
+    assert not any(pending(h) for h in ("cp1", "cp2", "w1"))
 
-    # A changed file notifies only the node component that reads it: kube-proxy.conf kube-proxy,
+    # A changed file marks only the node component that reads it: kube-proxy.conf kube-proxy,
     # the kubelet's client certificate the kubelet.
     (root / "w1/etc/kubernetes/kube-proxy.conf").write_text("drifted\n")
     (root / "cp1/etc/kubernetes/pki/kubelet.crt").write_text("drifted\n")
     node_drift = playbook(root, root / "distribute.yml")
     assert node_drift.returncode == 0, node_drift.stdout[-3000:]
-    notified = {p for p in os.listdir(root) if p.endswith((".notified", ".kubelet", ".kube-proxy"))}
-    assert notified == {"w1.kube-proxy", "cp1.kubelet"}, node_drift.stdout[-3000:]
-    assert not any(marks & set(os.listdir(root / h / "etc/kubernetes")) for h in ("cp1", "cp2"))
-    for name in notified:
-        os.remove(root / name)
+    assert pending("w1") == {"kube-proxy.restart-pending"}, node_drift.stdout[-3000:]
+    assert pending("cp1") == {"kubelet.restart-pending"} and not pending("cp2"), node_drift.stdout[-3000:]
+    for host in ("cp1", "w1"):
+        for mark in pending(host):
+            os.remove(root / host / "etc/kubernetes" / mark)
 
     # A changed file marks only the components that read it: scheduler.conf the scheduler; the
     # kubernetes CA certificate the apiserver and the controller-manager (the scheduler's
@@ -242,7 +232,9 @@ def test_tls_bootstrap_mode_pushes_nodes_only_the_token_kubeconfig(tmp_path):
     (tmp_path / "distribute.yml").write_text(DISTRIBUTE)
     result = playbook(tmp_path, tmp_path / "distribute.yml", inv=inv)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert host_files(tmp_path, "w1") == {"pki/ca.crt", "bootstrap-kubelet.conf", "kube-proxy.conf"}
+    marks = {"kubelet.restart-pending", "kube-proxy.restart-pending"}  # first push: both must start
+    assert host_files(tmp_path, "w1") == {"pki/ca.crt", "bootstrap-kubelet.conf", "kube-proxy.conf"} | marks
+    assert "bootstrap-kubelet.conf" in (tmp_path / "w1/etc/kubernetes/kubelet.restart-pending").read_text()
     token = yaml.safe_load((tmp_path / "pki" / "bootstrap-token.yaml").read_text())["stringData"]
     conf = yaml.safe_load((tmp_path / "w1/etc/kubernetes/bootstrap-kubelet.conf").read_text())
     assert conf["users"][0]["user"] == {"token": "%s.%s" % (token["token-id"], token["token-secret"])}

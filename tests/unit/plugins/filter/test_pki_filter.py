@@ -14,8 +14,7 @@ from ansible_collections.kubebin.cluster.plugins.module_utils.pki_kubeconfig imp
 
 def test_filters_are_registered():
     assert set(filters.FilterModule().filters()) == {"pki_hosts", "pki_spec", "pki_attach_contents", "pki_expiry_report",
-                                                     "pki_expiry_line", "pki_decrypt_key", "pki_restart_marks",
-                                                     "pki_changed_topics"}
+                                                     "pki_expiry_line", "pki_decrypt_key", "pki_restart_marks"}
 
 
 def test_spec_errors_become_filter_errors():
@@ -67,23 +66,3 @@ def test_restart_marks_watch_only_their_own_sets_files():
 def test_restart_marks_refuse_an_unknown_set():
     with pytest.raises(AnsibleFilterError, match="no file set named kube_sheduler"):
         filters.pki_restart_marks({"kube_sheduler": "/k/m"}, {"kube_scheduler": []}, ["kube_scheduler"])
-
-
-def test_changed_topics_name_only_the_readers_of_a_changed_file():
-    by_set = {
-        "kubelet": [{"dest": "/p/ca.crt"}, {"dest": "/k/kubelet.conf"}],
-        "kube_proxy": [{"dest": "/k/kube-proxy.conf"}],
-    }
-    watched = filters.pki_restart_marks({"kubelet": "kubelet_restart", "kube_proxy": "kube_proxy_restart"}, by_set,
-                                        ["kubelet", "kube_proxy"])
-    assert filters.pki_changed_topics(["/k/kube-proxy.conf"], watched) == ["kube_proxy_restart"]
-    assert filters.pki_changed_topics(["/p/ca.crt"], watched) == ["kubelet_restart"]
-    assert filters.pki_changed_topics(["/k/kube-proxy.conf", "/k/kubelet.conf"], watched) == ["kube_proxy_restart", "kubelet_restart"]
-    # A removed file no set watches (certs_absent) restarts nothing; nothing changed, nothing notified.
-    assert filters.pki_changed_topics(["/k/super-admin.conf"], watched) == []
-    assert filters.pki_changed_topics([], watched) == []
-
-
-def test_changed_topics_refuse_a_list_of_watched_files():
-    with pytest.raises(AnsibleFilterError, match="mapping by topic"):
-        filters.pki_changed_topics(["/k/a"], ["/k/a"])
