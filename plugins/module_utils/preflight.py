@@ -19,8 +19,11 @@ from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_sources 
 
 REQUIRED_GROUPS = ("etcd", "kube_control_plane", "kube_node")
 CLUSTER_GROUPS = REQUIRED_GROUPS + ("k8s_cluster",)
-# Inventory variables preflight reads besides the roles' options (the host's address).
-EXTRA_VARIABLES = ("ip", "ansible_host")
+# Playbook parameters (given with -e): no role has them as an option, preflight checks them.
+PARAMETERS = ("kubebin_scale_nodes",)
+# Inventory variables preflight reads besides the roles' options (the host's address), and the
+# playbook parameters.
+EXTRA_VARIABLES = ("ip", "ansible_host") + PARAMETERS
 # kubebin_* settings that are the host's own; every other kubebin_* setting is cluster-wide.
 PER_HOST = ("kubebin_node_name", "kubebin_node_ip", "kubebin_arch")
 # Role options the network checks read, by the key they use.
@@ -321,6 +324,31 @@ def preflight_errors(hosts, settings):
     return errors
 
 
+def scale_node_errors(value, hosts):
+    """Problems of kubebin_scale_nodes (playbooks/scale.yml): it must name inventory workers only.
+
+    A control-plane host or an etcd member changes what every other host is configured with
+    (apiserver endpoints, etcd membership), which only site.yml carries to them.
+    """
+    if value is None or value == "" or value == []:
+        return []
+    if not isinstance(value, (str, list, tuple)):
+        return ["kubebin_scale_nodes must name hosts, as a list or a comma-separated string (w3,w4), not %s" % type(value).__name__]
+    groups_of = {h["name"]: h.get("groups", []) for h in hosts}
+    errors = []
+    for name in split_list(value):
+        member_of = groups_of.get(name)
+        if member_of is None or "kube_node" not in member_of:
+            errors.append("kubebin_scale_nodes names '%s', which is not a host of group kube_node: add the new node to "
+                          "kube_node in the inventory first, then run scale.yml" % name)
+            continue
+        others = [g for g in ("kube_control_plane", "etcd") if g in member_of]
+        if others:
+            errors.append("kubebin_scale_nodes names '%s', which is in %s: scale.yml adds workers only; a control-plane host "
+                          "or an etcd member takes site.yml" % (name, " and ".join(others)))
+    return errors
+
+
 def cluster_host_names(groups):
     """Every host of the cluster's groups, sorted."""
     names = set()
@@ -381,7 +409,7 @@ def all_errors(groups, values_by_host, explicit_by_host, specs, prefixes):
                 rejected.add(option)
         usable_by_host[name] = _usable(values, rejected)
         found.extend(relations.check_shapes(usable_by_host[name], specs))
-        found.extend(spec_checks.unknown_variables(explicit_by_host.get(name, ()), specs, prefixes))
+        found.extend(spec_checks.unknown_variables(explicit_by_host.get(name, ()), list(specs) + list(PARAMETERS), prefixes))
         problems[name] = found
     errors.extend(spec_checks.per_host(problems, names))
     hosts = []
@@ -393,6 +421,7 @@ def all_errors(groups, values_by_host, explicit_by_host, specs, prefixes):
     errors.extend(_check_cluster_wide(values_by_host))
     first = usable_by_host[names[0]] if names else {}
     errors.extend(preflight_errors(hosts, _settings(first)))
+    errors.extend(scale_node_errors(first.get("kubebin_scale_nodes"), hosts))
     errors.extend(relations.check_skew(first))
     errors.extend(spec_checks.per_host({n: relations.check_cluster_dns(usable_by_host[n]) for n in names}, names))
     errors.extend(relations.check_node_cidrs(hosts, usable_by_host, first.get("kubebin_pod_cidr"), first.get("kubebin_node_cidr_mask_size")))

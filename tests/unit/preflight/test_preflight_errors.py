@@ -6,7 +6,7 @@ import ipaddress
 import pytest
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import preflight_spec as spec_checks
-from ansible_collections.kubebin.cluster.plugins.module_utils.preflight import all_errors, host_model, preflight_errors
+from ansible_collections.kubebin.cluster.plugins.module_utils.preflight import all_errors, host_model, preflight_errors, scale_node_errors
 
 
 def host(name, ip, *groups, **extra):
@@ -232,3 +232,29 @@ def test_all_errors_checks_each_option_once_per_host_and_leaves_a_mistyped_value
     assert [e for e in errors if "kubebin_service_cidr" in e] == [
         "kubebin_service_cidr must be a string, got a list [\"10.96.0.0/12\"]; give a single value"
     ]
+
+
+SCALE_HOSTS = [
+    {"name": "cp1", "groups": ["etcd", "kube_control_plane", "kube_node", "k8s_cluster"]},
+    {"name": "e1", "groups": ["etcd"]},
+    {"name": "w1", "groups": ["kube_node", "k8s_cluster"]},
+    {"name": "w2", "groups": ["kube_node", "k8s_cluster"]},
+]
+
+
+@pytest.mark.parametrize("value", [None, "", [], "w1", "w1,w2", " w2 , w1", ["w2"]])
+def test_scale_nodes_naming_inventory_workers_pass(value):
+    assert scale_node_errors(value, SCALE_HOSTS) == []
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("w3", ["kubebin_scale_nodes names 'w3', which is not a host of group kube_node: add the new node to kube_node in the "
+            "inventory first, then run scale.yml"]),
+    (["w1", "e1"], ["kubebin_scale_nodes names 'e1', which is not a host of group kube_node: add the new node to kube_node in "
+                    "the inventory first, then run scale.yml"]),
+    ("cp1,w2", ["kubebin_scale_nodes names 'cp1', which is in kube_control_plane and etcd: scale.yml adds workers only; a "
+                "control-plane host or an etcd member takes site.yml"]),
+    ({"w1": None}, ["kubebin_scale_nodes must name hosts, as a list or a comma-separated string (w3,w4), not dict"]),
+])
+def test_scale_nodes_outside_the_workers_are_refused(value, expected):
+    assert scale_node_errors(value, SCALE_HOSTS) == expected

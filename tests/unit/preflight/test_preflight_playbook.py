@@ -86,6 +86,8 @@ BAD = [
     ({"etcd_client_port": 2380}, "host 'cp1': etcd client (etcd_client_port) and etcd peer (etcd_peer_port) both listen on port 2380"),
     ({"kubebin_pki_leaf_validity_days": 4000}, "kubebin_pki_leaf_validity_days"),
     ({"kubebin_artifacts_source": "bundle", "kubebin_bundle_dir": "/nonexistent/bundle"}, "/nonexistent/bundle"),
+    # scale.yml's parameter: workers of the inventory only.
+    ({"kubebin_scale_nodes": "w2,w3"}, "kubebin_scale_nodes names 'w3', which is not a host of group kube_node"),
 ]
 
 
@@ -95,6 +97,13 @@ def test_a_bad_value_fails_naming_it(tmp_path, extra, expected):
     assert code != 0 and result["failed"]
     assert any(expected in p for p in result["problems"]), result["problems"]
     assert "nothing was changed on any host" in result["msg"]
+
+
+@pytest.mark.parametrize("given", ["w2", "w1, w2", '["w2"]'])
+def test_the_nodes_scale_yml_adds_are_a_known_parameter(tmp_path, given):
+    extra = given if given.startswith("[") else json.dumps(given)
+    code, result = run(tmp_path, inventory(CP3, CP3, W2), "-e", '{"kubebin_scale_nodes": %s}' % extra)
+    assert code == 0 and result["problems"] == [], result.get("msg")
 
 
 def test_a_host_var_is_checked_for_its_host_only(tmp_path):

@@ -425,6 +425,8 @@ def plays(path):
 
 
 def pattern_hosts(pattern, groups):
+    # site.yml's own patterns (scale.yml narrows them with _kubebin_added_nodes, unset here).
+    pattern = jinja2.Template(pattern).render() if "{{" in pattern else pattern
     hosts = []
     for part in pattern.split(":"):
         match = re.fullmatch(r"(\w+)(?:\[(\d+)\])?", part)
