@@ -9,7 +9,7 @@ the API proxy's backends, the apiserver's bind address and the pod routes all us
 
 from __future__ import annotations
 
-from ansible_collections.kubebin.cluster.plugins.module_utils.host_address import address_source, first_address, inventory_value, url_host
+from ansible_collections.kubebin.cluster.plugins.module_utils.host_address import address_source, first_address, inventory_value, split_list, url_host
 
 
 def node_ip(name, hostvars):
@@ -36,8 +36,13 @@ def cluster_hosts(groups, hostvars):
     return hosts
 
 
+def comma_list(value):
+    """The items of VALUE: a list, or the comma-separated text -e gives (the rule preflight checks with)."""
+    return split_list(value if value is not None else [])
+
+
 class FilterModule:
     """kubebin inventory filters."""
 
     def filters(self):
-        return {"node_ip": node_ip, "cluster_hosts": cluster_hosts}
+        return {"node_ip": node_ip, "cluster_hosts": cluster_hosts, "comma_list": comma_list}

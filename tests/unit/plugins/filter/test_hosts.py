@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.kubebin.cluster.plugins.filter.hosts import cluster_hosts, node_ip
+from ansible_collections.kubebin.cluster.plugins.filter.hosts import cluster_hosts, comma_list, node_ip
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_spec import compact_hosts
 
 
@@ -40,3 +40,20 @@ def test_cluster_hosts_is_the_inventory_in_order_with_url_hosts():
     # The PKI names the same address in each host's certificates.
     pki = {h["name"]: h["ips"] for h in compact_hosts(groups, hostvars)}
     assert {h["name"]: [h["ip"]] for h in cluster_hosts(groups, hostvars)} == pki
+
+
+@pytest.mark.parametrize(
+    "value, names",
+    [
+        # -e kubebin_scale_nodes=w3,w4 gives text; a vars file gives a list.
+        ("w3,w4", ["w3", "w4"]),
+        (" w3 , w4 ,", ["w3", "w4"]),
+        ("w3", ["w3"]),
+        (["w3", " w4 "], ["w3", "w4"]),
+        ([], []),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_comma_list_takes_text_or_a_list(value, names):
+    assert comma_list(value) == names
