@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -35,11 +34,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from common import REPO, ansible_playbook, collections_root  # noqa: E402  pylint: disable=wrong-import-position
 
+sys.path.insert(0, os.path.join(REPO, "tests"))
+from play_recap import play_recap  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
 SUBNET = "172.31.240"
 SCENARIO = "bench"
 CONTROL_PLANE = ["bcp1", "bcp2", "bcp3"]
-# The recap line of one host: name, then ok/changed/unreachable/failed/skipped counts.
-RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 
 
 def inventory(workers):
@@ -92,7 +92,7 @@ class Bench:
             handle.write(result.stdout + result.stderr)
         if result.returncode != 0:
             sys.exit("%s failed (rc %d), see %s:\n%s" % (label, result.returncode, log, result.stdout[-3000:]))
-        hosts = {m[0]: (int(m[1]) + int(m[5]), int(m[2])) for m in RECAP.findall(result.stdout)}
+        hosts = {host: (counts.tasks, counts.changed) for host, counts in play_recap(result.stdout).items()}
         return elapsed, hosts
 
     def hosts(self, action):

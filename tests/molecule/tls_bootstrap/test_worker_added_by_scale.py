@@ -11,7 +11,6 @@ the end, so the scenario's destroy finds what it created.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -19,6 +18,7 @@ import time
 import pytest
 import testinfra
 import yaml
+from play_recap import play_recap
 from testinfra.utils.ansible_runner import AnsibleRunner
 
 PROJECT = os.environ["MOLECULE_PROJECT_DIRECTORY"]
@@ -31,8 +31,6 @@ NEW = "w2"
 NEW_VARS = {"ansible_host": "kubebin-tlsboot-w2", "ip": "172.31.253.22"}
 SERVICES = ["containerd", "kubelet", "kube-proxy"]
 KUBECTL = "/usr/local/bin/kubectl --kubeconfig /etc/kubernetes/admin.conf"
-# One host's line of the play recap: name, then ok/changed/unreachable/failed/skipped.
-RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 
 
 def _host(name, inventory):
@@ -43,7 +41,7 @@ def _playbook(inventory, path, *extra):
     run = subprocess.run([shutil.which("ansible-playbook"), "-i", inventory, path] + list(extra), capture_output=True, text=True,
                          timeout=1200, check=False)
     assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
-    return {m[0]: {"tasks": int(m[1]) + int(m[5]), "changed": int(m[2])} for m in RECAP.findall(run.stdout)}
+    return play_recap(run.stdout)
 
 
 def _invocations(inventory):
@@ -110,12 +108,12 @@ def test_the_other_hosts_only_learn_the_route_to_the_new_pods(grown):
     workers = [name for name in EXISTING if name not in CONTROL_PLANE]
     assert workers, "the scenario needs a worker besides the new one"
     for name in workers:
-        assert first[name]["tasks"] <= 5, (name, first[name])
-    assert first[NEW]["tasks"] > 60, first[NEW]
+        assert first[name].tasks <= 5, (name, first[name])
+    assert first[NEW].tasks > 60, first[NEW]
     assert _invocations(inventory) == before
 
 
 def test_a_second_scale_run_changes_nothing(grown):
     rerun = grown[2]
-    assert {name: counts["changed"] for name, counts in rerun.items()} == {name: 0 for name in rerun}
+    assert {name: counts.changed for name, counts in rerun.items()} == {name: 0 for name in rerun}
     assert NEW in rerun

@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -20,6 +19,8 @@ import tarfile
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+from play_recap import play_recap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -190,12 +191,10 @@ class Run:
     def __init__(self, proc):
         self.rc = proc.returncode
         self.out = proc.stdout + proc.stderr
-        self.recap = {}
-        for match in re.finditer(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", self.out, re.M):
-            self.recap[match.group(1)] = dict(ok=int(match.group(2)), changed=int(match.group(3)), failed=int(match.group(5)))
+        self.recap = play_recap(self.out)
 
     def changed(self) -> int:
-        return sum(r["changed"] for r in self.recap.values())
+        return sum(r.changed for r in self.recap.values())
 
 
 class Workspace:

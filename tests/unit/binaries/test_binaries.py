@@ -93,9 +93,9 @@ def test_download_verify_distribute_per_arch_and_rerun_is_silent(ws, mirror):
     os.chmod(os.path.join(ws.bin_dir("node-amd"), "kubelet"), 0o700)
     third = ws.play(DEPLOY, extra)
     assert third.rc == 0, third.out
-    assert third.recap["node-amd2"]["changed"] == 0
+    assert third.recap["node-amd2"].changed == 0
     # One copy task plus the notified handler on each touched host.
-    assert third.recap["node-arm"]["changed"] == 2 and third.recap["node-amd"]["changed"] == 2, third.out
+    assert third.recap["node-arm"].changed == 2 and third.recap["node-amd"].changed == 2, third.out
     assert_installed(ws, mirror, "node-arm", "arm64")
     assert_installed(ws, mirror, "node-amd", "amd64")
     assert os.path.exists("%s-node-arm" % marker) and not os.path.exists("%s-node-amd2" % marker)
@@ -124,21 +124,21 @@ def test_one_call_for_several_components_marks_each_only_for_its_own_binary(ws, 
     os.unlink(marker + "-runc-node-amd")
 
     rerun = ws.play(DEPLOY, extra, hosts=["node-amd"])
-    assert rerun.rc == 0 and rerun.recap["node-amd"]["changed"] == 0, rerun.out
+    assert rerun.rc == 0 and rerun.recap["node-amd"].changed == 0, rerun.out
     assert not os.path.exists(marker + "-kubelet-node-amd") and not os.path.exists(marker + "-runc-node-amd"), rerun.out
 
     # kubectl has no mark: it changes, nothing is marked.
     with open(os.path.join(ws.bin_dir("node-amd"), "kubectl"), "wb") as handle:
         handle.write(b"tampered")
     quiet = ws.play(DEPLOY, extra, hosts=["node-amd"])
-    assert quiet.rc == 0 and quiet.recap["node-amd"]["changed"] == 1, quiet.out
+    assert quiet.rc == 0 and quiet.recap["node-amd"].changed == 1, quiet.out
     assert not os.path.exists(marker + "-kubelet-node-amd") and not os.path.exists(marker + "-runc-node-amd"), quiet.out
 
     # A changed runc marks the runtime, not the kubelet; the mark is written before the copy.
     with open(os.path.join(ws.bin_dir("node-amd"), "runc"), "wb") as handle:
         handle.write(b"tampered")
     third = ws.play(DEPLOY, extra, hosts=["node-amd"])
-    assert third.rc == 0 and third.recap["node-amd"]["changed"] == 1, third.out
+    assert third.rc == 0 and third.recap["node-amd"].changed == 1, third.out
     assert os.path.exists(marker + "-runc-node-amd") and not os.path.exists(marker + "-kubelet-node-amd"), third.out
     runc = os.path.join(ws.bin_dir("node-amd"), "runc")
     assert third.out.index("(item=%s-runc-node-amd)" % marker) < third.out.index("(item=%s)" % runc), third.out
@@ -173,7 +173,7 @@ def test_damaged_cache_is_noticed_and_fetched_again(ws, mirror):
     rel = "/k8s/release/v%s/bin/linux/amd64/kubectl" % VERSIONS["kube"]
     assert mirror.requests.count(rel) == 2
     assert_installed(ws, mirror, "node-amd", "amd64", binaries=["kubectl"], cni=False)
-    assert run.recap["node-amd"]["changed"] == 1, "only the controller cache changed, not the host"
+    assert run.recap["node-amd"].changed == 1, "only the controller cache changed, not the host"
 
 
 def test_unpinned_version_without_checksum_file_is_refused(ws, mirror):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from binaries_helpers import REPO, _tool
+from play_recap import play_recap
 from test_bundle_images import COREDNS, PAUSE, make_bundle
 from oci import write_image  # pylint: disable=import-error
 
@@ -32,8 +33,7 @@ def _play(tmp_path, ctr_cmd, bundle, extra_images):
     proc = subprocess.run([_tool("ansible-playbook"), "-i", str(inventory), play, "-e", json.dumps(variables)],
                           capture_output=True, text=True, env=env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    recap = [line for line in proc.stdout.splitlines() if line.startswith("node ")][-1]
-    return proc.stdout, int(recap.split("changed=")[1].split()[0])
+    return proc.stdout, play_recap(proc.stdout)["node"].changed
 
 
 def test_bundle_images_imported_once(tmp_path, private_containerd):

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from pki_helpers import REPO, find_tool, snapshot
+from play_recap import play_recap
 
 DISTRIBUTE = """
 - name: Distribute like site.yml --tags certs
@@ -71,8 +72,7 @@ def playbook(root, path, *args, inv=None):
 
 
 def recap(output):
-    return {h: (int(ok), int(ch), int(failed)) for h, ok, ch, failed in
-            re.findall(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", output, re.M)}
+    return {host: (counts.ok, counts.changed, counts.failed) for host, counts in play_recap(output).items()}
 
 
 def host_files(root, host):
