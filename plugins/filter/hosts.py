@@ -36,13 +36,9 @@ def cluster_hosts(groups, hostvars):
     return hosts
 
 
-def comma_list(value):
-    """The items of VALUE: a list, or the comma-separated text -e gives (the rule preflight checks with)."""
-    return split_list(value if value is not None else [])
-
-
 class FilterModule:
-    """kubebin inventory filters."""
+    """kubebin inventory filters. comma_list: a list, or the comma-separated text -e gives, by the
+    rule preflight checks such variables with."""
 
     def filters(self):
-        return {"node_ip": node_ip, "cluster_hosts": cluster_hosts, "comma_list": comma_list}
+        return {"node_ip": node_ip, "cluster_hosts": cluster_hosts, "comma_list": split_list}

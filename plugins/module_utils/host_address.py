@@ -37,7 +37,12 @@ def is_ip(value):
 
 
 def split_list(value):
-    """The items of a raw value (one item, a comma list or a list), as stripped text, empty ones dropped."""
+    """The items of a raw value (one item, a comma list or a list), as stripped text, empty ones dropped.
+
+    None (a variable set to null) has no items, not the one item 'None'.
+    """
+    if value is None:
+        return []
     items = value if isinstance(value, (list, tuple)) else str(value).split(",")
     return [str(i).strip() for i in items if str(i).strip()]
 

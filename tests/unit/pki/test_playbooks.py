@@ -71,10 +71,6 @@ def playbook(root, path, *args, inv=None):
                           capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
-def recap(output):
-    return {host: (counts.ok, counts.changed, counts.failed) for host, counts in play_recap(output).items()}
-
-
 def host_files(root, host):
     base = root / host / "etc" / "kubernetes"
     return {os.path.relpath(os.path.join(d, f), base) for d, _s, fs in os.walk(base) for f in fs}
@@ -107,7 +103,7 @@ def test_pki_playbook_rerun_changes_nothing(generated):
     before = snapshot(str(root / "pki"))
     result = playbook(root, os.path.join(REPO, "playbooks", "pki.yml"))
     assert result.returncode == 0
-    assert all(changed == 0 for _ok, changed, _f in recap(result.stdout).values()), result.stdout[-2000:]
+    assert all(counts.changed == 0 for counts in play_recap(result.stdout).values()), result.stdout[-2000:]
     assert snapshot(str(root / "pki")) == before
 
 
@@ -170,7 +166,7 @@ def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
         for mark in pending(host):
             os.remove(root / host / "etc/kubernetes" / mark)
     again = playbook(root, root / "distribute.yml")
-    assert all(changed == 0 for _ok, changed, _f in recap(again.stdout).values()), again.stdout[-2000:]
+    assert all(counts.changed == 0 for counts in play_recap(again.stdout).values()), again.stdout[-2000:]
     assert not any(p.endswith(".notified") for p in os.listdir(root))
     assert not any(pending(h) for h in ("cp1", "cp2", "w1"))
 
@@ -205,7 +201,7 @@ def test_certs_role_pushes_each_host_only_what_its_roles_need(generated):
     # Removing a retired credential is a change of its own that restarts nothing.
     (root / "cp2/etc/kubernetes/super-admin.conf").write_text("left by an older release\n")
     retired = playbook(root, root / "distribute.yml")
-    assert recap(retired.stdout)["cp2"][1] == 1 and recap(retired.stdout)["cp1"][1] == 0, retired.stdout[-2000:]
+    assert play_recap(retired.stdout)["cp2"].changed == 1 and play_recap(retired.stdout)["cp1"].changed == 0, retired.stdout[-2000:]
     assert not (root / "cp2/etc/kubernetes/super-admin.conf").exists()
     assert not any((root / (h + ".notified")).exists() for h in ("cp1", "cp2", "e3", "w1"))
     assert not any(marks & set(os.listdir(root / h / "etc/kubernetes")) for h in ("cp1", "cp2"))

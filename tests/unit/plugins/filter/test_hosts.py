@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.kubebin.cluster.plugins.filter.hosts import cluster_hosts, comma_list, node_ip
+from ansible_collections.kubebin.cluster.plugins.filter.hosts import FilterModule, cluster_hosts, node_ip
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_spec import compact_hosts
 
 
@@ -56,4 +56,4 @@ def test_cluster_hosts_is_the_inventory_in_order_with_url_hosts():
     ],
 )
 def test_comma_list_takes_text_or_a_list(value, names):
-    assert comma_list(value) == names
+    assert FilterModule().filters()["comma_list"](value) == names

@@ -45,6 +45,7 @@ def test_normalize_ip_gives_the_canonical_text():
         (["10.0.0.1", " ", "fd00::1 "], ["10.0.0.1", "fd00::1"]),
         (("a",), ["a"]),
         ("", []),
+        (None, []),
     ],
 )
 def test_split_list_and_first_address(value, items):
