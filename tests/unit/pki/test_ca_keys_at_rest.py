@@ -241,7 +241,8 @@ def test_openssl_reads_what_the_passphrase_option_documents(tmp_path):
 def test_roles_keep_ca_keys_encrypted_with_a_vaulted_passphrase_and_push_them_unchanged(tmp_path):
     """The real pki.yml and certs role, the passphrase an Ansible Vault value: migrating an existing
     cluster encrypts the controller's CA keys and changes nothing on any host."""
-    from test_playbooks import DISTRIBUTE, host_files, inventory, playbook, recap
+    from play_recap import play_recap
+    from test_playbooks import DISTRIBUTE, host_files, inventory, playbook
 
     root = tmp_path
     pki = root / "pki"
@@ -271,7 +272,7 @@ def test_roles_keep_ca_keys_encrypted_with_a_vaulted_passphrase_and_push_them_un
     for _run in range(2):  # the hosts already have the plaintext key: nothing to write, twice
         pushed_again = playbook(root, root / "distribute.yml", *vault, inv=inv)
         assert pushed_again.returncode == 0, pushed_again.stdout[-3000:]
-        assert all(changed == 0 for _ok, changed, _f in recap(pushed_again.stdout).values()), pushed_again.stdout[-2000:]
+        assert all(counts.changed == 0 for counts in play_recap(pushed_again.stdout).values()), pushed_again.stdout[-2000:]
         assert "BEGIN" not in pushed_again.stdout and PASSPHRASE not in pushed_again.stdout
     for host in ("cp1", "cp2"):
         assert (root / host / "etc/kubernetes/pki/ca.key").read_bytes() == plaintext
@@ -281,7 +282,7 @@ def test_roles_keep_ca_keys_encrypted_with_a_vaulted_passphrase_and_push_them_un
 
     controller = snapshot(str(pki))
     rerun = playbook(root, os.path.join(REPO, "playbooks", "pki.yml"), *vault, inv=inv)
-    assert all(changed == 0 for _ok, changed, _f in recap(rerun.stdout).values()), rerun.stdout[-2000:]
+    assert all(counts.changed == 0 for counts in play_recap(rerun.stdout).values()), rerun.stdout[-2000:]
     assert snapshot(str(pki)) == controller
 
     wrong = playbook(root, os.path.join(REPO, "playbooks", "pki.yml"), "-e", "kubebin_pki_ca_key_passphrase=nope", inv=inv)
