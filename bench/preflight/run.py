@@ -55,7 +55,7 @@ def main(argv=None):
             inventory = os.path.join(work, "hosts-%d.yml" % nodes)
             write_inventory(inventory, nodes)
             valid = timed_playbook(ours, inventory)
-            invalid = timed_playbook(ours, inventory, "-e", '{"kubelet_max_pods": "many", "etcd_peer_port": 2379}', expect_success=False)
+            invalid = timed_playbook(ours, inventory, "-e", '{"kubelet_max_pods": "many", "kubebin_etcd_peer_port": 2379}', expect_success=False)
             baseline = timed_playbook(base, inventory)
             rows.append((nodes + 3, valid, invalid, baseline))
             print("%6d | %7.1f %7.1f | %7.1f %7.1f | %7.1f %7.1f | %5.1fx %5.1fx" % (

@@ -36,9 +36,28 @@ def cluster_hosts(groups, hostvars):
     return hosts
 
 
+def etcd_members(hosts, client_port, peer_port):
+    """[{name, ip, peer_url, client_url}] of every member of group etcd, in inventory order.
+
+    The ports are cluster-wide (kubebin_etcd_*_port): every member's URLs go into every other
+    member's configuration and into every apiserver's --etcd-servers, so one value serves all.
+    """
+    return [
+        {
+            "name": host["name"],
+            "ip": host["ip"],
+            "peer_url": "https://%s:%s" % (host["url_host"], peer_port),
+            "client_url": "https://%s:%s" % (host["url_host"], client_port),
+        }
+        for host in hosts
+        if "etcd" in host["groups"]
+    ]
+
+
 class FilterModule:
-    """kubebin inventory filters. comma_list: a list, or the comma-separated text -e gives, by the
-    rule preflight checks such variables with."""
+    """kubebin inventory filters. etcd_members: the members' URLs, for etcd and the apiservers alike.
+    comma_list: a list, or the comma-separated text -e gives, by the rule preflight checks such
+    variables with."""
 
     def filters(self):
-        return {"node_ip": node_ip, "cluster_hosts": cluster_hosts, "comma_list": split_list}
+        return {"node_ip": node_ip, "cluster_hosts": cluster_hosts, "etcd_members": etcd_members, "comma_list": split_list}

@@ -24,6 +24,11 @@ PARAMETERS = ("kubebin_scale_nodes",)
 # Inventory variables preflight reads besides the roles' options (the host's address), and the
 # playbook parameters.
 EXTRA_VARIABLES = ("ip", "ansible_host") + PARAMETERS
+# Former variable names an inventory may still set, with the variable that replaced each.
+RENAMED = {
+    "etcd_client_port": "kubebin_etcd_client_port (cluster-wide: the apiservers use it too)",
+    "etcd_peer_port": "kubebin_etcd_peer_port (cluster-wide: every member's peer URL is in every member's configuration)",
+}
 # kubebin_* settings that are the host's own; every other kubebin_* setting is cluster-wide.
 PER_HOST = ("kubebin_node_name", "kubebin_node_ip", "kubebin_arch")
 # Role options the network checks read, by the key they use.
@@ -409,7 +414,7 @@ def all_errors(groups, values_by_host, explicit_by_host, specs, prefixes):
                 rejected.add(option)
         usable_by_host[name] = _usable(values, rejected)
         found.extend(relations.check_shapes(usable_by_host[name], specs))
-        found.extend(spec_checks.unknown_variables(explicit_by_host.get(name, ()), list(specs) + list(PARAMETERS), prefixes))
+        found.extend(spec_checks.unknown_variables(explicit_by_host.get(name, ()), list(specs) + list(PARAMETERS), prefixes, RENAMED))
         problems[name] = found
     errors.extend(spec_checks.per_host(problems, names))
     hosts = []

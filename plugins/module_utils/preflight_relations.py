@@ -115,8 +115,8 @@ def _listeners(host, values):
             found.extend((component, str(a), port) for a in addresses)
 
     if "etcd" in groups:
-        add("etcd client (etcd_client_port)", ips[:1] + ["127.0.0.1"], values.get("etcd_client_port"))
-        add("etcd peer (etcd_peer_port)", ips[:1], values.get("etcd_peer_port"))
+        add("etcd client (kubebin_etcd_client_port)", ips[:1] + ["127.0.0.1"], values.get("kubebin_etcd_client_port"))
+        add("etcd peer (kubebin_etcd_peer_port)", ips[:1], values.get("kubebin_etcd_peer_port"))
         add("etcd metrics (etcd_metrics_port)", ["127.0.0.1"], values.get("etcd_metrics_port"))
     if "kube_control_plane" in groups:
         add("kube-apiserver (kubebin_apiserver_port)", [values.get("kube_apiserver_bind_address")], values.get("kubebin_apiserver_port"))

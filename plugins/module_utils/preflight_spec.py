@@ -157,11 +157,17 @@ def merged_options(argument_specs):
     return options
 
 
-def unknown_variables(set_names, known, prefixes):
-    """Messages for variables the inventory sets with a role's prefix that no role knows (typos)."""
+def unknown_variables(set_names, known, prefixes, renamed=None):
+    """Messages for variables the inventory sets with a role's prefix that no role knows (typos).
+
+    RENAMED maps a former name to the one that replaced it: the message names the new one.
+    """
     problems = []
     for name in sorted(set_names):
         if name in known or name.startswith("_"):
+            continue
+        if name in (renamed or {}):
+            problems.append("%s was renamed %s; set that instead" % (name, renamed[name]))
             continue
         prefix = next((p for p in prefixes if name.startswith(p)), None)
         if prefix is None:

@@ -1,5 +1,6 @@
 """Keep what users read true to the code: argument specs, defaults, docs and the sample inventory."""
 
+import importlib.util
 import os
 import re
 
@@ -63,6 +64,19 @@ def test_sample_inventory_documents_every_cluster_setting():
         sample = handle.read()
     missing = [key for key in public_defaults("kubebin") if not re.search(r"^# %s:" % re.escape(key), sample, re.M)]
     assert not missing, "inventories/sample/group_vars/all.yml does not document %s" % missing
+
+
+def test_sample_inventory_is_rendered_from_the_defaults_without_internals():
+    spec = importlib.util.spec_from_file_location("render_variables_doc", os.path.join(REPO, "tools", "render_variables_doc.py"))
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    with open(os.path.join(REPO, "roles", "kubebin", "defaults", "main.yml"), encoding="utf-8") as handle:
+        expected = render.render_sample(handle.read())
+    with open(render.SAMPLE, encoding="utf-8") as handle:
+        sample = handle.read()
+    assert sample == expected, "inventories/sample/group_vars/all.yml is behind: run python tools/render_variables_doc.py"
+    # Internals are not settings: uncommenting one would break the roles that derive it.
+    assert not re.findall(r"^# _\w+:", sample, re.M)
 
 
 def test_variables_doc_lists_every_cluster_setting():

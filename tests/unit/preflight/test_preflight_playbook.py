@@ -83,7 +83,7 @@ BAD = [
     ({"containerd_snapshotter": "zfs"}, "containerd_snapshotter 'zfs' is not one of overlayfs, native"),
     ({"kubelet_max_pod": 200}, "did you mean kubelet_max_pods?"),
     ({"kube_proxy_mode": ["ipvs"]}, "kube_proxy_mode must be a string, got a list"),
-    ({"etcd_client_port": 2380}, "host 'cp1': etcd client (etcd_client_port) and etcd peer (etcd_peer_port) both listen on port 2380"),
+    ({"kubebin_etcd_client_port": 2380}, "host 'cp1': etcd client (kubebin_etcd_client_port) and etcd peer (kubebin_etcd_peer_port) both listen on port 2380"),
     ({"kubebin_pki_leaf_validity_days": 4000}, "kubebin_pki_leaf_validity_days"),
     ({"kubebin_artifacts_source": "bundle", "kubebin_bundle_dir": "/nonexistent/bundle"}, "/nonexistent/bundle"),
     # scale.yml's parameter: workers of the inventory only.
@@ -115,7 +115,7 @@ def test_a_host_var_is_checked_for_its_host_only(tmp_path):
 
 
 def test_every_problem_is_reported_at_once_and_check_mode_runs_the_same(tmp_path):
-    extra = {"etcd_peer_port": 0, "kubebin_mirror_github": "github.com", "kubelet_node_labels": ["a=b"]}
+    extra = {"kubebin_etcd_peer_port": 0, "kubebin_mirror_github": "github.com", "kubelet_node_labels": ["a=b"]}
     # One message per mistake: the mirror is checked once (with the artifact sources), not by two checks.
     code, result = run(tmp_path, inventory(CP3, CP3, W2), "--check", "-e", json.dumps(extra))
     assert code != 0

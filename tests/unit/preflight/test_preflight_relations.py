@@ -7,16 +7,16 @@ import pytest
 from ansible_collections.kubebin.cluster.plugins.module_utils import preflight_relations as rel
 
 SPECS = {
-    "etcd_client_port": {"type": "int"},
-    "etcd_peer_port": {"type": "int"},
+    "kubebin_etcd_client_port": {"type": "int"},
+    "kubebin_etcd_peer_port": {"type": "int"},
     "kubebin_apiserver_port": {"type": "int"},
     "etcd_health_retries": {"type": "int"},
     "coredns_replicas": {"type": "int"},
     "etcd_health_delay": {"type": "int"},
 }
 DEFAULTS = {
-    "etcd_client_port": 2379,
-    "etcd_peer_port": 2380,
+    "kubebin_etcd_client_port": 2379,
+    "kubebin_etcd_peer_port": 2380,
     "etcd_metrics_port": 2381,
     "etcd_health_retries": 20,
     "etcd_health_delay": 3,
@@ -61,7 +61,7 @@ def test_the_role_defaults_pass():
 
 
 BAD = [
-    ({"etcd_client_port": 0}, "etcd_client_port 0 is not a port: give a number from 1 to 65535"),
+    ({"kubebin_etcd_client_port": 0}, "kubebin_etcd_client_port 0 is not a port: give a number from 1 to 65535"),
     ({"kubebin_apiserver_port": 70000}, "kubebin_apiserver_port 70000 is not a port"),
     ({"etcd_health_retries": 0}, "etcd_health_retries 0 must be at least 1"),
     ({"coredns_replicas": 0}, "coredns_replicas 0 must be at least 1"),
@@ -74,13 +74,13 @@ BAD = [
     ({"coredns_memory_request": "200Mi"}, "coredns_memory_request 200Mi is above coredns_memory_limit 170Mi"),
     ({"coredns_version": "v1.12.1"}, "coredns_version 'v1.12.1' is not a release X.Y.Z"),
     ({"kubebin_kubectl_version": "1.34.0"}, "kubebin_kubectl_version 1.34.0 is outside the supported skew of kubebin_kube_version 1.36.4"),
-    ({"etcd_peer_port": 2379}, "etcd client (etcd_client_port) and etcd peer (etcd_peer_port) both listen on port 2379"),
-    ({"etcd_metrics_port": 2379}, "etcd client (etcd_client_port) and etcd metrics (etcd_metrics_port) both listen on port 2379"),
+    ({"kubebin_etcd_peer_port": 2379}, "etcd client (kubebin_etcd_client_port) and etcd peer (kubebin_etcd_peer_port) both listen on port 2379"),
+    ({"etcd_metrics_port": 2379}, "etcd client (kubebin_etcd_client_port) and etcd metrics (etcd_metrics_port) both listen on port 2379"),
     ({"kube_apiserver_bind_address": "192.0.2.99"}, "kube_apiserver_bind_address '192.0.2.99' is not one of the host's IPs"),
     ({"kube_scheduler_secure_port": 10257}, "kube-controller-manager (kube_controller_manager_secure_port) and kube-scheduler"),
     ({"kube_controller_manager_secure_port": 10250, "kube_controller_manager_bind_address": "0.0.0.0"},
      "kube-controller-manager (kube_controller_manager_secure_port) and kubelet (kubelet_config_extra.port) both listen on port 10250"),
-    ({"kubebin_api_proxy_port": 2379}, "etcd client (etcd_client_port) and local API proxy (kubebin_api_proxy_port) both listen on port 2379"),
+    ({"kubebin_api_proxy_port": 2379}, "etcd client (kubebin_etcd_client_port) and local API proxy (kubebin_api_proxy_port) both listen on port 2379"),
     ({"kubelet_config_extra": {"healthzPort": 2381}}, "etcd metrics (etcd_metrics_port) and kubelet healthz"),
     ({"kube_scheduler_bind_address": "192.0.2.99"}, "kube_scheduler_bind_address '192.0.2.99' is neither loopback, the wildcard, nor one of the host's IPs"),
     ({"coredns_service_ip": "10.200.0.10"}, "coredns_service_ip '10.200.0.10' is not an address of kubebin_service_cidr 10.96.0.0/12"),
@@ -113,7 +113,7 @@ GOOD = [
     {"kube_controller_manager_cluster_signing_duration": "720h30m"},
     {"api_proxy_timeout_connect": "500ms"},
     {"kube_scheduler_bind_address": "192.0.2.11"},
-    {"etcd_client_port": "not checked here: a type error"},
+    {"kubebin_etcd_client_port": "not checked here: a type error"},
 ]
 
 

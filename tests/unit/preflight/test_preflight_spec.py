@@ -75,6 +75,12 @@ def test_a_typo_in_a_role_variable_is_named_with_the_closest_variable():
     ]
 
 
+def test_a_renamed_variable_is_named_with_its_new_name_not_a_close_match():
+    known = {"etcd_metrics_port": {}, "kubebin_etcd_client_port": {}}
+    problems = unknown_variables({"etcd_client_port"}, known, ["etcd_"], {"etcd_client_port": "kubebin_etcd_client_port"})
+    assert problems == ["etcd_client_port was renamed kubebin_etcd_client_port; set that instead"]
+
+
 def test_a_problem_of_every_host_is_reported_once_and_others_name_their_hosts():
     merged = per_host({"a": ["shared", "only a"], "b": ["shared"], "c": ["shared", "only c"]}, ["a", "b", "c"])
     assert merged == ["shared", "only a (host a)", "only c (host c)"]

@@ -57,3 +57,18 @@ def test_cluster_hosts_is_the_inventory_in_order_with_url_hosts():
 )
 def test_comma_list_takes_text_or_a_list(value, names):
     assert FilterModule().filters()["comma_list"](value) == names
+
+
+def test_etcd_members_are_the_etcd_group_in_order_with_one_pair_of_ports():
+    hosts = [
+        {"name": "cp1", "ip": "10.0.0.1", "url_host": "10.0.0.1", "groups": ["etcd", "kube_control_plane"]},
+        {"name": "w1", "ip": "10.0.0.21", "url_host": "10.0.0.21", "groups": ["kube_node"]},
+        {"name": "e2", "ip": "fd00::2", "url_host": "[fd00::2]", "groups": ["etcd"]},
+        {"name": "e3", "ip": "", "url_host": "", "groups": ["etcd"]},
+    ]
+    assert FilterModule().filters()["etcd_members"](hosts, 12379, 12380) == [
+        {"name": "cp1", "ip": "10.0.0.1", "peer_url": "https://10.0.0.1:12380", "client_url": "https://10.0.0.1:12379"},
+        {"name": "e2", "ip": "fd00::2", "peer_url": "https://[fd00::2]:12380", "client_url": "https://[fd00::2]:12379"},
+        # No address: the etcd role refuses the member by name before it writes any URL.
+        {"name": "e3", "ip": "", "peer_url": "https://:12380", "client_url": "https://:12379"},
+    ]
