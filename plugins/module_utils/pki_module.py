@@ -55,3 +55,12 @@ def exit_with_result(module, action, run):
     if module._diff and diff is not None:  # pylint: disable=protected-access
         result["diff"] = diff
     module.exit_json(**result)
+
+
+def attributes_setter(module):
+    """set_attrs(path, mode, owner, group) -> changed, by the module's own file attribute code
+    (owner and group by name, SELinux context kept): what push_files mends existing paths with."""
+    def set_attrs(path, mode, owner, group):
+        file_args = module.load_file_common_arguments({"path": path, "mode": mode, "owner": owner, "group": group})
+        return module.set_fs_attributes_if_different(file_args, False)
+    return set_attrs

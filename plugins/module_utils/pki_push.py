@@ -1,7 +1,8 @@
 # Copyright (c) kubebin.cluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Push a set of small files (certificates, keys, kubeconfigs) to a host: write only what differs."""
+"""Push a set of small files (certificates, keys, kubeconfigs, configurations, units) and their
+directories to a host in one call: write only what differs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ import stat
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_fs as fs
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError
+
+
+def _octal_mode(value, where, example):
+    """VALUE ('0644' or an int) as an int mode; WHERE names the entry in the error."""
+    mode = value
+    if isinstance(mode, str):
+        try:
+            mode = int(mode, 8)
+        except ValueError:
+            raise PkiError("%s: mode %r is not octal" % (where, value))
+    if not isinstance(mode, int) or mode < 0 or mode > 0o7777:
+        raise PkiError("%s: mode is required (octal string such as '%s')" % (where, example))
+    return mode
 
 
 def normalize_entries(files):
@@ -22,14 +36,7 @@ def normalize_entries(files):
         content = entry.get("content")
         if content is None:
             raise PkiError("files[%d] (%s): content is required" % (index, dest))
-        mode = entry.get("mode")
-        if isinstance(mode, str):
-            try:
-                mode = int(mode, 8)
-            except ValueError:
-                raise PkiError("files[%d] (%s): mode %r is not octal" % (index, dest, entry.get("mode")))
-        if not isinstance(mode, int) or mode < 0 or mode > 0o7777:
-            raise PkiError("files[%d] (%s): mode is required (octal string such as '0600')" % (index, dest))
+        mode = _octal_mode(entry.get("mode"), "files[%d] (%s)" % (index, dest), "0600")
         norm = {"dest": os.path.normpath(dest), "content": content.encode("utf-8") if isinstance(content, str) else content,
                 "mode": mode, "owner": entry.get("owner"), "group": entry.get("group")}
         previous = by_dest.get(norm["dest"])
@@ -84,10 +91,36 @@ def _write_marks(plan, changed_paths, check_mode):
     return marked
 
 
-def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=None, marks=None):
-    """Write each file whose content differs (atomically); fix mode/owner/group of the others;
-    remove the ABSENT paths that exist; write each of MARKS ({mark path: [watched dests]}) whose
-    watched files changed.
+def _directory_entries(directories):
+    """Validated DIRECTORIES ([{path, mode, owner, group}]), parents before children."""
+    entries = []
+    for index, entry in enumerate(directories or []):
+        path = entry.get("path")
+        if not path or not os.path.isabs(path):
+            raise PkiError("directories[%d]: path must be an absolute path, got %r" % (index, path))
+        mode = _octal_mode(entry.get("mode"), "directories[%d] (%s)" % (index, path), "0755")
+        entries.append({"path": os.path.normpath(path), "mode": mode, "owner": entry.get("owner"), "group": entry.get("group")})
+    return sorted(entries, key=lambda entry: entry["path"])
+
+
+def _ensure_directories(entries, check_mode, set_attrs):
+    """Create each missing directory and fix the attributes of the others; (changed, created)."""
+    changed, created = [], []
+    for entry in entries:
+        if not os.path.isdir(entry["path"]):
+            created.append(entry["path"])
+            if not check_mode:
+                os.makedirs(entry["path"], entry["mode"], exist_ok=True)
+                set_attrs(entry["path"], entry["mode"], entry["owner"], entry["group"])
+        elif set_attrs(entry["path"], entry["mode"], entry["owner"], entry["group"]):
+            changed.append(entry["path"])
+    return changed, created
+
+
+def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=None, marks=None, directories=None):
+    """Ensure DIRECTORIES (created, or their mode/owner/group fixed); write each file whose content
+    differs (atomically); fix mode/owner/group of the others; remove the ABSENT paths that exist;
+    write each of MARKS ({mark path: [watched dests]}) whose watched files changed.
 
     set_attrs(path, mode, owner, group) -> changed; the module passes its
     set_fs_attributes_if_different, tests the default (mode only).
@@ -100,7 +133,7 @@ def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=N
     entries = normalize_entries(files)
     retired = _absent_paths(absent, entries)
     mark_plan = _mark_plan(marks, entries)
-    changed_paths, created_dirs = [], []
+    changed_paths, created_dirs = _ensure_directories(_directory_entries(directories), check_mode, set_attrs)
     for entry in entries:
         directory = os.path.dirname(entry["dest"])
         if not os.path.isdir(directory) and directory not in created_dirs:

@@ -114,7 +114,7 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import exit_with_result
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import attributes_setter, exit_with_result
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_push import push_files
 
 
@@ -142,10 +142,7 @@ def main():
         supports_check_mode=True,
     )
 
-    def set_attrs(path, mode, owner, group):
-        file_args = module.load_file_common_arguments({"path": path, "mode": mode, "owner": owner, "group": group})
-        return module.set_fs_attributes_if_different(file_args, False)
-
+    set_attrs = attributes_setter(module)
     files = [dict(entry, mode=_mode(module, entry["mode"], "files[%d].mode" % i)) for i, entry in enumerate(module.params["files"])]
     exit_with_result(module, "pki_files", lambda: push_files(
         files, _mode(module, module.params["dir_mode"], "dir_mode"), module.check_mode, set_attrs,

@@ -22,6 +22,7 @@ def test_pod_network_play_runs_before_the_container_runtime():
 
 
 def test_a_changed_cni_configuration_restarts_a_running_containerd():
-    task = next(t for t in _load("roles", "pod_network", "tasks", "bridge.yml") if t.get("ansible.builtin.template", {}).get("src") == "10-kubebin.conflist.j2")
+    task = next(t for t in _load("roles", "pod_network", "tasks", "bridge.yml")
+                if any("10-kubebin.conflist.j2" in f["content"] for f in t.get("kubebin.cluster.host_files", {}).get("files", [])))
     handler = next(h for h in _load("roles", "pod_network", "handlers", "main.yml") if h.get("listen") == task["notify"])
     assert handler["ansible.builtin.command"]["argv"] == ["systemctl", "try-restart", "containerd.service"]

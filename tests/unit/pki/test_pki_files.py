@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 
 import pytest
@@ -115,3 +116,37 @@ def test_marks_are_validated_before_anything_is_written(tmp_path, marks, message
     with pytest.raises(PkiError, match=message):
         push_files(files(tmp_path), marks=marks)
     assert not (tmp_path / "pki").exists()
+
+
+def test_directories_are_created_with_their_mode_and_mended_and_check_mode_only_reports(tmp_path):
+    # host_files: a component's directories and files in one call (the configurations and units).
+    conf = tmp_path / "etc/containerd"
+    entries = [{"dest": str(conf / "config.toml"), "content": "version = 3\n", "mode": "0644"}]
+    directories = [{"path": str(conf / "certs.d"), "mode": "0755"}, {"path": str(conf), "mode": "0755"}]
+    check = push_files(entries, check_mode=True, directories=directories)
+    assert check["changed"] and check["created_dirs"] == [str(conf), str(conf / "certs.d")]
+    assert not conf.exists()
+    first = push_files(entries, directories=directories)
+    assert first["created_dirs"] == [str(conf), str(conf / "certs.d")]
+    assert first["changed_paths"] == [str(conf / "config.toml")]
+    assert stat.S_IMODE(os.stat(conf).st_mode) == 0o755 and stat.S_IMODE(os.stat(conf / "certs.d").st_mode) == 0o755
+    assert not push_files(entries, directories=directories)["changed"]
+    os.chmod(conf / "certs.d", 0o700)
+    mended = push_files(entries, directories=directories)
+    assert mended["changed"] and mended["changed_paths"] == [str(conf / "certs.d")] and mended["created_dirs"] == []
+    assert stat.S_IMODE(os.stat(conf / "certs.d").st_mode) == 0o755
+
+
+@pytest.mark.parametrize(
+    "directory, message",
+    [
+        ({"path": "relative", "mode": "0755"}, "directories[0]: path must be an absolute path"),
+        ({"path": "/etc/x", "mode": "rwx"}, "directories[0] (/etc/x): mode 'rwx' is not octal"),
+        ({"path": "/etc/x"}, "directories[0] (/etc/x): mode is required"),
+    ],
+)
+def test_bad_directories_are_refused_before_anything_is_written(tmp_path, directory, message):
+    entries = [{"dest": str(tmp_path / "f"), "content": "x", "mode": "0644"}]
+    with pytest.raises(PkiError, match=re.escape(message)):
+        push_files(entries, directories=[directory])
+    assert not (tmp_path / "f").exists()

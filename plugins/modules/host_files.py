@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# Copyright (c) kubebin.cluster contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: host_files
+short_description: Ensure a component's directories, configuration files and units on a host in one call
+version_added: 0.1.0
+description:
+  - Ensures each directory of O(directories) (created, or its mode, owner and group fixed), then
+    writes each file of O(files) whose content differs, atomically (temporary file in the same
+    directory, created with the final mode, then renamed), and fixes mode, owner and group of the
+    others. A missing parent directory not in O(directories) is created V(0755), root's.
+  - One call checks everything of a component that a task per file would check one round trip at
+    a time; a rerun where nothing differs changes nothing.
+  - Contents are not logged (they may hold credentials) and diffs show the changed paths only; the
+    rendered contents are the role's templates, which the operator can read.
+author: kubebin maintainers (@kubebin)
+attributes:
+  check_mode:
+    support: full
+    description: Reports the paths that would change.
+  diff_mode:
+    support: full
+    description: Paths only, never content.
+options:
+  directories:
+    description: Directories to ensure, before any file is written.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path on the host.
+        type: path
+        required: true
+      mode:
+        description: Octal mode, for example V('0755').
+        type: raw
+        required: true
+      owner:
+        description: Owner; unchanged when omitted.
+        type: str
+      group:
+        description: Group; unchanged when omitted.
+        type: str
+  files:
+    description: Files to ensure.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      dest:
+        description: Absolute path on the host.
+        type: path
+        required: true
+      content:
+        description: File content.
+        type: str
+        required: true
+      mode:
+        description: Octal mode, for example V('0644').
+        type: raw
+        required: true
+      owner:
+        description: Owner; unchanged when omitted.
+        type: str
+      group:
+        description: Group; unchanged when omitted.
+        type: str
+  marks:
+    description:
+      - Restart marks, as a mapping of mark path to the destinations (paths of O(files)) it watches,
+        as in M(kubebin.cluster.pki_files).
+    type: dict
+    default: {}
+seealso:
+  - module: kubebin.cluster.pki_files
+"""
+
+EXAMPLES = r"""
+- name: Write the containerd configuration and unit
+  kubebin.cluster.host_files:
+    directories:
+      - {path: /etc/containerd, mode: "0755", owner: root, group: root}
+    files:
+      - dest: /etc/containerd/config.toml
+        content: "{{ lookup('ansible.builtin.template', 'config.toml.j2') }}"
+        mode: "0644"
+        owner: root
+        group: root
+  register: _containerd_files
+  notify: containerd_restart
+"""
+
+RETURN = r"""
+changed_paths:
+  description: Directories and files created, written or whose attributes were fixed (or would be, in check mode).
+  returned: success
+  type: list
+  elements: str
+  sample: [/etc/containerd/config.toml]
+created_dirs:
+  description: Directories created.
+  returned: success
+  type: list
+  elements: str
+  sample: [/etc/containerd]
+marked:
+  description: Marks of O(marks) written (or that would be, in check mode).
+  returned: success
+  type: list
+  elements: str
+  sample: []
+files:
+  description: Number of distinct files handled.
+  returned: success
+  type: int
+  sample: 3
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import attributes_setter, exit_with_result
+from ansible_collections.kubebin.cluster.plugins.module_utils.pki_push import push_files
+
+_ATTRS = dict(mode=dict(type="raw", required=True), owner=dict(type="str"), group=dict(type="str"))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            directories=dict(type="list", elements="dict", default=[], options=dict(path=dict(type="path", required=True), **_ATTRS)),
+            files=dict(type="list", elements="dict", required=True, options=dict(
+                dest=dict(type="path", required=True), content=dict(type="str", required=True, no_log=True), **_ATTRS)),
+            marks=dict(type="dict", default={}),
+        ),
+        supports_check_mode=True,
+    )
+
+    set_attrs = attributes_setter(module)
+    exit_with_result(module, "host_files", lambda: push_files(
+        module.params["files"], dir_mode=0o755, check_mode=module.check_mode, set_attrs=set_attrs, marks=module.params["marks"],
+        directories=module.params["directories"]))
+
+
+if __name__ == "__main__":
+    main()
