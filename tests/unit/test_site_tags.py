@@ -56,6 +56,14 @@ def test_expiry_report_runs_only_when_asked():
     assert "Report the expiry of certificates and kubeconfigs" in listed_tasks("--tags", "certs_check")
 
 
+def test_verify_runs_only_when_asked_and_alone():
+    assert "Report every check" not in listed_tasks()
+    verify = listed_tasks("--tags", "verify")
+    assert "Report every check" in verify
+    assert "Generate the cluster PKI" not in verify
+    assert not [name for name in verify if "Push" in name or "Install" in name], verify
+
+
 @pytest.mark.parametrize("tag, expected", [
     ("etcd", "Install the etcd certificates"),
     ("master", "Push the certificates, keys and kubeconfigs of this host's sets"),

@@ -17,6 +17,7 @@ import time
 
 import pytest
 import testinfra
+import verify_playbook
 import yaml
 from play_recap import play_recap
 from testinfra.utils.ansible_runner import AnsibleRunner
@@ -117,3 +118,16 @@ def test_a_second_scale_run_changes_nothing(grown):
     rerun = grown[2]
     assert {name: counts.changed for name, counts in rerun.items()} == {name: 0 for name in rerun}
     assert NEW in rerun
+
+
+def test_verify_passes_on_the_cluster_scale_grew(grown):
+    """playbooks/verify.yml on the grown inventory: TLS-bootstrapped kubelets (their kubeconfig
+    names certificate files), one apiserver and one etcd member, a node added by scale.yml."""
+    inventory = grown[0]
+    result = verify_playbook.run(inventory, os.path.join(inventory, "verify-report.json"))
+    print("verify.yml on the grown cluster: %.1f s" % result.seconds)
+    assert result.returncode == 0, result.output[-3000:]
+    assert {name: check["line"] for name, check in result.checks.items() if check["ok"] is not True} == {}
+    nodes = sorted(RUNNER.get_hosts("kube_node") + [NEW])
+    assert result.checks["pods"]["reason"] == "Running and Ready on %s" % ", ".join(nodes)
+    assert result.checks["etcd"]["reason"] == "1 healthy members"

@@ -1,0 +1,168 @@
+"""playbooks/verify.yml on the live cluster: every check passes on the converged cluster, what the
+report claims is seen independently, and the security checks fail, each with its reason, when the
+property is broken on purpose (then restored).
+
+Runs last in the scenario (the negative test restarts one apiserver and one kubelet).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+import testinfra
+import verify_playbook
+from testinfra.utils.ansible_runner import AnsibleRunner
+
+from ansible_collections.kubebin.cluster.plugins.plugin_utils.cluster_verify import NAMES
+
+INVENTORY = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+RUNNER = AnsibleRunner(INVENTORY)
+CONTROL_PLANE = sorted(RUNNER.get_hosts("kube_control_plane"))
+NODES = sorted(RUNNER.get_hosts("kube_node"))
+REPORT = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "verify-report.json")
+KUBECTL = "/usr/local/bin/kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=20s"
+# The hosts whose properties the negative test breaks: the last apiserver and the last worker.
+APISERVER = CONTROL_PLANE[-1]
+KUBELET = NODES[-1]
+GRANT = "kubebin-test-verify-grant"
+# Flags whose removal breaks a property verify must see: encryption at rest, the audit log, the
+# anonymous rule (the authentication config), NodeRestriction.
+APISERVER_FLAGS = ["--encryption-provider-config=", "--audit-log-path=", "--authentication-config=", "--enable-admission-plugins="]
+
+
+def _host(name):
+    return testinfra.get_host("ansible://%s" % name, ansible_inventory=INVENTORY)
+
+
+def _ip(name):
+    variables = RUNNER.get_variables(name)
+    return variables.get("ip") or variables["ansible_host"]
+
+
+def _wait(what, probe, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(2)
+    pytest.fail("%s within %d s" % (what, timeout))
+
+
+@pytest.fixture(scope="module")
+def verified():
+    result = verify_playbook.run(INVENTORY, REPORT)
+    print("verify.yml on the converged cluster: %.1f s" % result.seconds)
+    return result
+
+
+def test_every_check_passes_on_the_converged_cluster(verified):
+    assert verified.returncode == 0, verified.output[-3000:]
+    assert tuple(verified.checks) == NAMES
+    assert {name: check["line"] for name, check in verified.checks.items() if check["ok"] is not True} == {}
+
+
+def test_what_the_report_claims_is_seen_independently(verified, audit_events):
+    checks = verified.checks
+    assert checks["nodes"]["reason"] == "%d Ready Nodes with their names and IPs" % len(NODES)
+    assert checks["pods"]["reason"] == "Running and Ready on %s" % ", ".join(NODES)
+    assert checks["apiservers"]["reason"].startswith(CONTROL_PLANE[0] + " ") and len(checks["apiservers"]["reason"].split("; ")) == len(CONTROL_PLANE)
+    assert "on %d apiservers" % len(CONTROL_PLANE) in checks["node restriction"]["reason"]
+    assert checks["kubelet anonymous"]["reason"] == "401 from %d kubelets" % len(NODES)
+    # the test Secret the run created is in the apiservers' own audit logs, created by the admin
+    with open(REPORT, encoding="utf-8") as handle:
+        run_id = json.load(handle)["run_id"]
+    created = [e for e in audit_events() if e.get("verb") == "create" and e.get("objectRef", {}).get("name") == "probe-" + run_id]
+    assert created and created[0]["objectRef"]["resource"] == "secrets", run_id
+    # and everything it created is gone again
+    gone = _host(CONTROL_PLANE[0]).run("%s get namespace kubebin-verify" % KUBECTL)
+    assert gone.rc != 0 and "NotFound" in gone.stderr
+
+
+def _break_apiserver(host):
+    unit = "/etc/systemd/system/kube-apiserver.service"
+    host.run_test("cp -p %s /root/kube-apiserver.service.saved" % unit)
+    for flag in APISERVER_FLAGS:
+        host.run_test("sed -i '/^  %s/d' %s" % (flag, unit))
+    host.run_test("systemctl daemon-reload && systemctl restart kube-apiserver")
+
+
+def _restore_apiserver(host):
+    host.run("cp -p /root/kube-apiserver.service.saved /etc/systemd/system/kube-apiserver.service && rm -f /root/kube-apiserver.service.saved"
+             " && systemctl daemon-reload && systemctl restart kube-apiserver")
+
+
+def _break_kubelet(host):
+    config = "/etc/kubernetes/kubelet-config.yaml"
+    host.run_test("cp -p %s /root/kubelet-config.yaml.saved" % config)
+    # anonymous requests authenticated, and every request authorized
+    host.run_test("python3 -c \"import sys; p=sys.argv[1]; t=open(p).read(); "
+                  "t=t.replace('anonymous:\\n    enabled: false', 'anonymous:\\n    enabled: true').replace('mode: Webhook', 'mode: AlwaysAllow'); "
+                  "open(p, 'w').write(t)\" %s" % config)
+    assert "enabled: true" in host.file(config).content_string
+    host.run_test("systemctl restart kubelet")
+
+
+def _restore_kubelet(host):
+    host.run("cp -p /root/kubelet-config.yaml.saved /etc/kubernetes/kubelet-config.yaml && rm -f /root/kubelet-config.yaml.saved"
+             " && systemctl restart kubelet")
+
+
+def _apiserver_ready(name):
+    return _host(CONTROL_PLANE[0]).run("%s --server=https://%s:6443 get --raw=/readyz" % (KUBECTL, _ip(name))).stdout.strip() == "ok"
+
+
+def _kubelet_healthy(name):
+    probe = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:10248/healthz', timeout=3).read().decode())"
+    return _host(name).run("python3 -c \"%s\"" % probe).stdout.strip() == "ok"
+
+
+def _settle(state):
+    _wait("the %s apiserver on %s ready" % (state, APISERVER), lambda: _apiserver_ready(APISERVER))
+    _wait("the %s kubelet on %s healthy" % (state, KUBELET), lambda: _kubelet_healthy(KUBELET))
+
+
+@pytest.fixture(scope="module")
+def broken(verified):
+    """verify.yml with the security properties broken: an apiserver without encryption, audit log,
+    authentication config and NodeRestriction; a kubelet that lets anyone in; and the test
+    namespace's service accounts granted cluster-admin. Restored afterwards."""
+    first, apiserver, kubelet = _host(CONTROL_PLANE[0]), _host(APISERVER), _host(KUBELET)
+    try:
+        first.run_test("%s create clusterrolebinding %s --clusterrole=cluster-admin --group=system:serviceaccounts:kubebin-verify" % (KUBECTL, GRANT))
+        _break_apiserver(apiserver)
+        _break_kubelet(kubelet)
+        _settle("broken")
+        result = verify_playbook.run(INVENTORY, REPORT)
+        print("verify.yml on the broken cluster: %.1f s" % result.seconds)
+        yield result
+    finally:
+        first.run("%s delete clusterrolebinding %s --ignore-not-found" % (KUBECTL, GRANT))
+        _restore_apiserver(apiserver)
+        _restore_kubelet(kubelet)
+        _settle("restored")
+
+
+# check: what its reason must say about the broken host
+BROKEN = {
+    "anonymous": "%s: /version 200 (expected 401)" % APISERVER,
+    "rbac": "a token without rights listing kube-system Secrets got 200",
+    "node restriction": "via https://%s:6443 the kubelet of %s changed Node" % (_ip(APISERVER), NODES[0]),
+    "encryption at rest": "kube-apiserver on %s runs without --encryption-provider-config" % APISERVER,
+    "audit": "%s: kube-apiserver runs without --audit-log-path" % APISERVER,
+    "kubelet anonymous": "expected 401: %s: 200" % KUBELET,
+}
+
+
+@pytest.mark.parametrize("check", sorted(BROKEN))
+def test_each_security_check_fails_with_its_reason_when_broken(broken, check):
+    assert broken.returncode != 0
+    assert broken.checks[check]["ok"] is False, broken.checks[check]
+    assert BROKEN[check] in broken.checks[check]["reason"], broken.checks[check]["reason"]
+
+
+def test_the_checks_of_what_was_not_broken_still_pass(broken):
+    failed = {name for name, check in broken.checks.items() if check["ok"] is False}
+    assert failed == set(BROKEN), {name: broken.checks[name]["line"] for name in failed - set(BROKEN)}
