@@ -27,4 +27,5 @@ class FilterModule:
             "verify_flags": cluster_verify.flags,
             "verify_schedulable": cluster_verify.schedulable,
             "verify_reach_plan": cluster_verify.reach_plan,
+            "verify_lease_holders": cluster_verify.lease_holders,
         }

@@ -33,6 +33,7 @@ CHECKS = (
     ("schedulers", "every kube-scheduler answers /healthz"),
     ("etcd", "every etcd member is healthy"),
     ("leases", "kube-controller-manager and kube-scheduler each hold a Lease from a control-plane host"),
+    ("failover", "with each leader stopped, other control-plane hosts take the Leases and a new Deployment rolls out"),
     ("pods", "a pod on every schedulable node reaches Running and Ready"),
     ("exec", "kubectl exec runs a command in every pod"),
     ("pod network", "every pod reaches every other pod, across nodes"),
@@ -228,6 +229,46 @@ def _check_leases(obs):
             raise Fail("Lease %s is held by %r, not by a control-plane host (%s)" % (lease, holder, ", ".join(sorted(names))))
         held.append("%s by %s" % (lease, host))
     return ", ".join(held)
+
+
+def lease_holders(leases_result, hosts):
+    """{lease: inventory name of the control-plane host that holds it, or ''} for both leader
+    Leases; a holder identity is the host name, '_', and a unique suffix."""
+    try:
+        items = _json(leases_result, "kubectl get lease").get("items", [])
+    except Fail:
+        return {}
+    names = {}
+    for host in hosts or []:
+        if "kube_control_plane" in host.get("groups", []):
+            names[host["node_name"]] = names[host["name"]] = host["name"]
+    holders = {i["metadata"]["name"]: (i.get("spec", {}).get("holderIdentity") or "").split("_", 1)[0] for i in items}
+    return {lease: names.get(holders.get(lease, ""), "") for lease in LEASES}
+
+
+def _check_failover(obs):
+    failover = obs.get("failover") or {}
+    if not failover.get("asked"):
+        raise Skip("not asked (-e verify_failover=true)")
+    if len([h for h in obs.get("hosts", []) if "kube_control_plane" in h.get("groups", [])]) < 2:
+        raise Skip("needs two control-plane hosts")
+    before = failover.get("before") or {}
+    after = lease_holders(failover.get("after"), obs.get("hosts"))
+    problems, moves = [], []
+    for lease in LEASES:
+        if not before.get(lease):
+            problems.append("%s had no control-plane holder to stop" % lease)
+        elif after.get(lease) in ("", None, before[lease]):
+            problems.append("%s is held by %s after its leader on %s stopped" % (lease, after.get(lease) or "nobody", before[lease]))
+        else:
+            moves.append("%s %s -> %s" % (lease, before[lease], after[lease]))
+    rollout = failover.get("rollout") or {}
+    if rollout.get("rc", 1) != 0:
+        why = rollout.get("stderr") or rollout.get("stdout") or rollout.get("msg")
+        problems.append("a Deployment scaled up after the failover did not roll out: %s" % _text(why, 200))
+    if problems:
+        raise Fail("; ".join(problems))
+    return "%s; a Deployment scaled up afterwards rolled out" % ", ".join(moves)
 
 
 def _pods(obs):
@@ -435,6 +476,7 @@ JUDGES = {
     "schedulers": lambda obs: _per_host(obs, "health", "/healthz", _health("kube-scheduler")),
     "etcd": _check_etcd,
     "leases": _check_leases,
+    "failover": _check_failover,
     "pods": _check_pods,
     "exec": _check_exec,
     "pod network": _check_reach("pod"),

@@ -53,8 +53,9 @@ def _wait(what, probe, timeout=120):
 
 @pytest.fixture(scope="module")
 def verified():
-    result = verify_playbook.run(INVENTORY, REPORT)
-    print("verify.yml on the converged cluster: %.1f s" % result.seconds)
+    # with the failover: both leaders stopped, taken over by other hosts, then started again
+    result = verify_playbook.run(INVENTORY, REPORT, "-e", "verify_failover=true")
+    print("verify.yml on the converged cluster, with the failover: %.1f s" % result.seconds)
     return result
 
 
@@ -71,6 +72,10 @@ def test_what_the_report_claims_is_seen_independently(verified, audit_events):
     assert checks["apiservers"]["reason"].startswith(CONTROL_PLANE[0] + " ") and len(checks["apiservers"]["reason"].split("; ")) == len(CONTROL_PLANE)
     assert "on %d apiservers" % len(CONTROL_PLANE) in checks["node restriction"]["reason"]
     assert checks["kubelet anonymous"]["reason"] == "401 from %d kubelets" % len(NODES)
+    assert checks["failover"]["reason"].endswith("a Deployment scaled up afterwards rolled out")
+    # the stopped leaders run again
+    for name in CONTROL_PLANE:
+        assert _host(name).service("kube-controller-manager").is_running and _host(name).service("kube-scheduler").is_running
     # the test Secret the run created is in the apiservers' own audit logs, created by the admin
     with open(REPORT, encoding="utf-8") as handle:
         run_id = json.load(handle)["run_id"]

@@ -63,6 +63,11 @@ def _reach(plan):
     return {"results": results}
 
 
+def _leases(controller_manager, scheduler):
+    return _ok({"items": [{"metadata": {"name": "kube-controller-manager"}, "spec": {"holderIdentity": controller_manager}},
+                          {"metadata": {"name": "kube-scheduler"}, "spec": {"holderIdentity": scheduler}}]})
+
+
 def _healthy():
     plan = cluster_verify.reach_plan(WORKLOAD, "kubebin-verify")
     flags = {host: {"kube-apiserver": {"secure-port": "6443", "audit-log-path": "/var/log/kubernetes/audit.log",
@@ -82,8 +87,7 @@ def _healthy():
         "anonymous_paths": PATHS,
         "audit": {"cp1": {"rc": 0, "stdout": "3"}, "cp2": {"rc": 1, "stdout": "0"}},
         "nodes": NODES,
-        "leases": _ok({"items": [{"metadata": {"name": "kube-controller-manager"}, "spec": {"holderIdentity": "cp1_5f0c"}},
-                                 {"metadata": {"name": "kube-scheduler"}, "spec": {"holderIdentity": "cp2_99aa"}}]}),
+        "leases": _leases("cp1_5f0c", "cp2_99aa"),
         "etcd": {"health": _ok([{"endpoint": "https://10.0.0.11:2379", "health": True}, {"endpoint": "https://10.0.0.12:2379", "health": True}]),
                  "members": 2},
         "schedulable": cluster_verify.schedulable(NODES),
@@ -102,6 +106,8 @@ def _healthy():
         "secret": {"result": _ok({"kvs": [{"value": base64.b64encode(encrypted).decode()}]}),
                    "key": "/registry/secrets/kubebin-verify/probe-" + RUN, "plaintext": PLAINTEXT},
         "kubelet_anonymous": {"results": [{"item": {"name": h}, "status": 401} for h in ("cp1", "w1")]},
+        "failover": {"asked": True, "before": {"kube-controller-manager": "cp1", "kube-scheduler": "cp2"},
+                     "after": _leases("cp2_77ee", "cp1_1234"), "rollout": {"rc": 0, "stdout": 'deployment "failover-probe" successfully rolled out'}},
         "error": "",
     }
 
@@ -203,6 +209,14 @@ def _reach_answer(observed, pod, line_prefix, answer):
         ("audit", lambda o: o["flags"]["cp1"]["kube-apiserver"].pop("audit-log-path"), "cp1: kube-apiserver runs without --audit-log-path"),
         ("audit", lambda o: o["audit"]["cp1"].update(rc=1, stdout="0"), "no audit event names this run (abc123xyz0) on any apiserver: cp1=0; cp2=0"),
         ("kubelet anonymous", lambda o: o["kubelet_anonymous"]["results"][1].update(status=200), "expected 401: w1: 200"),
+        # the scheduler's Lease still names the host whose scheduler was stopped
+        ("failover", lambda o: o["failover"].update(after=_leases("cp2_77ee", "cp2_5555")),
+         "kube-scheduler is held by cp2 after its leader on cp2 stopped"),
+        ("failover", lambda o: o["failover"].update(after=_leases("", "cp1_1")), "kube-controller-manager is held by nobody"),
+        ("failover", lambda o: o["failover"].update(before={"kube-controller-manager": "", "kube-scheduler": "cp2"}),
+         "kube-controller-manager had no control-plane holder to stop"),
+        ("failover", lambda o: o["failover"].update(rollout={"rc": 1, "stderr": "error: timed out waiting for the condition"}),
+         "did not roll out: error: timed out waiting for the condition"),
     ],
 )
 def test_each_check_fails_with_its_reason_when_its_property_is_broken(check, mutate, reason):
@@ -276,7 +290,21 @@ def test_flags_are_read_per_unit_from_the_process_argv():
 
 
 def test_the_filters_are_registered():
-    assert set(FilterModule().filters()) == {"verify_checks", "verify_flags", "verify_schedulable", "verify_reach_plan"}
+    assert set(FilterModule().filters()) == {"verify_checks", "verify_flags", "verify_schedulable", "verify_reach_plan", "verify_lease_holders"}
+
+
+def test_failover_runs_only_when_asked_and_with_two_control_plane_hosts():
+    checks = _by_name(_break(lambda o: o["failover"].update(asked=False)))
+    assert checks["failover"]["ok"] is None and "verify_failover=true" in checks["failover"]["reason"]
+    one = [dict(h, groups=["kube_node"]) if h["name"] == "cp2" else h for h in HOSTS]
+    checks = _by_name(_break(lambda o: o.update(hosts=one)))
+    assert checks["failover"]["ok"] is None and "needs two control-plane hosts" in checks["failover"]["reason"]
+
+
+def test_lease_holders_map_identities_to_control_plane_hosts():
+    hosts = HOSTS + [{"name": "cp9", "node_name": "node-9.example", "ip": "10.0.0.19", "url_host": "10.0.0.19", "groups": ["kube_control_plane"]}]
+    assert cluster_verify.lease_holders(_leases("node-9.example_ab12", "w1_cd34"), hosts) == {"kube-controller-manager": "cp9", "kube-scheduler": ""}
+    assert cluster_verify.lease_holders({"rc": 1, "stderr": "x"}, hosts) == {}
 
 
 def test_the_healthy_observations_are_not_mutated_by_judging():
