@@ -36,11 +36,16 @@ def binaries_files(wanted, artifact_of, catalog, obtained, arch, bin_dir, cni_bi
     """
     files = []
     for binary in wanted:
+        if artifact_of.get(binary) not in catalog:
+            raise AnsibleFilterError("binaries_files: %s is not a binary of any artifact; known: %s" % (binary, ", ".join(sorted(artifact_of))))
         artifact = catalog[artifact_of[binary]]
         key = "%s/%s/%s" % (artifact["name"], artifact["version"], arch)
         if key not in obtained:
             raise AnsibleFilterError("binaries_files: %s needs %s, which the controller did not obtain" % (binary, key))
         got = obtained[key]["files"]
+        if binary != _CNI_PLUGINS and binary not in got:
+            # an archive (or bundle entry) that lacks a binary the catalog promises from it
+            raise AnsibleFilterError("binaries_files: %s has no %s; it holds %s" % (key, binary, ", ".join(sorted(got)) or "nothing"))
         if binary == _CNI_PLUGINS:
             files.extend({"binary": binary, "src": got[plugin]["path"], "sha256": got[plugin]["sha256"],
                           "dest": "%s/%s" % (cni_bin_dir, plugin)} for plugin in sorted(got))

@@ -26,18 +26,23 @@ def _octal_mode(value, where, example):
     return mode
 
 
+def _absolute(path, where):
+    """PATH normalised, or PkiError: WHERE must be an absolute path."""
+    if not path or not os.path.isabs(path):
+        raise PkiError("%s must be an absolute path, got %r" % (where, path))
+    return os.path.normpath(path)
+
+
 def normalize_entries(files):
     """Validate and de-duplicate by destination (the same file may come from two sets)."""
     by_dest = {}
     for index, entry in enumerate(files):
-        dest = entry.get("dest")
-        if not dest or not os.path.isabs(dest):
-            raise PkiError("files[%d]: dest must be an absolute path, got %r" % (index, dest))
+        dest = _absolute(entry.get("dest"), "files[%d]: dest" % index)
         content = entry.get("content")
         if content is None:
             raise PkiError("files[%d] (%s): content is required" % (index, dest))
         mode = _octal_mode(entry.get("mode"), "files[%d] (%s)" % (index, dest), "0600")
-        norm = {"dest": os.path.normpath(dest), "content": content.encode("utf-8") if isinstance(content, str) else content,
+        norm = {"dest": dest, "content": content.encode("utf-8") if isinstance(content, str) else content,
                 "mode": mode, "owner": entry.get("owner"), "group": entry.get("group")}
         previous = by_dest.get(norm["dest"])
         if previous is not None and previous != norm:
@@ -49,9 +54,7 @@ def normalize_entries(files):
 def _absent_paths(absent, entries):
     paths = []
     for index, path in enumerate(absent or []):
-        if not path or not os.path.isabs(path):
-            raise PkiError("absent[%d]: must be an absolute path, got %r" % (index, path))
-        path = os.path.normpath(path)
+        path = _absolute(path, "absent[%d]:" % index)
         if any(entry["dest"] == path for entry in entries):
             raise PkiError("absent[%d]: %s is also a file to write" % (index, path))
         paths.append(path)
@@ -63,13 +66,12 @@ def _mark_plan(marks, entries):
     dests = set(entry["dest"] for entry in entries)
     plan = {}
     for path, watched in sorted((marks or {}).items()):
-        if not path or not os.path.isabs(path):
-            raise PkiError("marks: %r is not an absolute path" % (path,))
+        path = _absolute(path, "marks: a mark")
         watched = sorted(set(os.path.normpath(item) for item in watched or []))
         unknown = [item for item in watched if item not in dests]
         if unknown:
             raise PkiError("marks[%s]: %s is not among the files to write" % (path, ", ".join(unknown)))
-        plan[os.path.normpath(path)] = watched
+        plan[path] = watched
     return plan
 
 
@@ -95,22 +97,25 @@ def _directory_entries(directories):
     """Validated DIRECTORIES ([{path, mode, owner, group}]), parents before children."""
     entries = []
     for index, entry in enumerate(directories or []):
-        path = entry.get("path")
-        if not path or not os.path.isabs(path):
-            raise PkiError("directories[%d]: path must be an absolute path, got %r" % (index, path))
+        path = _absolute(entry.get("path"), "directories[%d]: path" % index)
         mode = _octal_mode(entry.get("mode"), "directories[%d] (%s)" % (index, path), "0755")
-        entries.append({"path": os.path.normpath(path), "mode": mode, "owner": entry.get("owner"), "group": entry.get("group")})
+        entries.append({"path": path, "mode": mode, "owner": entry.get("owner"), "group": entry.get("group")})
     return sorted(entries, key=lambda entry: entry["path"])
 
 
-def _ensure_directories(entries, check_mode, set_attrs):
-    """Create each missing directory and fix the attributes of the others; (changed, created)."""
+def _ensure_directories(entries, check_mode, set_attrs, parent_mode):
+    """Create each missing directory and fix the attributes of the others; (changed, created).
+    A missing parent that is not listed is created with PARENT_MODE, as the files' parents are
+    (not with whatever the umask gives)."""
     changed, created = [], []
     for entry in entries:
         if not os.path.isdir(entry["path"]):
             created.append(entry["path"])
             if not check_mode:
-                os.makedirs(entry["path"], entry["mode"], exist_ok=True)
+                parent = os.path.dirname(entry["path"])
+                if not os.path.isdir(parent):
+                    fs.ensure_dir(parent, parent_mode)
+                os.mkdir(entry["path"], entry["mode"])
                 set_attrs(entry["path"], entry["mode"], entry["owner"], entry["group"])
         elif set_attrs(entry["path"], entry["mode"], entry["owner"], entry["group"]):
             changed.append(entry["path"])
@@ -133,7 +138,7 @@ def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=N
     entries = normalize_entries(files)
     retired = _absent_paths(absent, entries)
     mark_plan = _mark_plan(marks, entries)
-    changed_paths, created_dirs = _ensure_directories(_directory_entries(directories), check_mode, set_attrs)
+    changed_paths, created_dirs = _ensure_directories(_directory_entries(directories), check_mode, set_attrs, dir_mode)
     for entry in entries:
         directory = os.path.dirname(entry["dest"])
         if not os.path.isdir(directory) and directory not in created_dirs:

@@ -266,9 +266,15 @@ def _check_failover(obs):
     if rollout.get("rc", 1) != 0:
         why = rollout.get("stderr") or rollout.get("stdout") or rollout.get("msg")
         problems.append("a Deployment scaled up after the failover did not roll out: %s" % _text(why, 200))
+    for item in (failover.get("restarted") or {}).get("results", []):
+        if item.get("status") != 200:
+            lease, host = (item.get("item") or {}).get("key"), (item.get("item") or {}).get("value")
+            problems.append("%s on %s did not answer /healthz after its restart (%s)" % (lease, host, item.get("status") or _text(item.get("msg"), 120)))
+    if not (failover.get("restarted") or {}).get("results"):
+        problems.append("the stopped leaders were not seen running again")
     if problems:
         raise Fail("; ".join(problems))
-    return "%s; a Deployment scaled up afterwards rolled out" % ", ".join(moves)
+    return "%s; a Deployment scaled up afterwards rolled out; the stopped leaders answer again" % ", ".join(moves)
 
 
 def _pods(obs):
@@ -380,8 +386,8 @@ def _check_port_forward(obs):
 
 
 def _check_anonymous(obs):
-    def judge(host, results):
-        seen = {item.get("item"): item.get("status") for item in results.get("results", [])}
+    def judge(host, result):
+        seen = _json(result, "the anonymous probes")
         paths = list(obs.get("anonymous_paths") or [])
         if not paths or not set(HEALTH_PATHS) <= set(paths) or len(paths) == len(HEALTH_PATHS):
             raise Fail("the probed paths must hold the health paths and at least one other: %s" % paths)
@@ -515,6 +521,11 @@ def checks(observed, skip=()):
                 ok, reason = False, "could not judge the observations: %s: %s" % (type(exc).__name__, exc)
         result.append({"name": name, "ok": ok, "reason": reason,
                        "line": _line(ok, name, reason)})
+    cleanup = observed.get("cleanup") or {}
+    if cleanup.get("rc", 0) != 0:
+        # What the run created is still there: the report says so instead of failing without one.
+        reason = "the test namespace was not removed: %s" % _text(cleanup.get("stderr") or cleanup.get("msg"), 300)
+        result.append({"name": "cleanup", "ok": False, "reason": reason, "line": _line(False, "cleanup", reason)})
     if observed.get("error"):
         # A step failed outright (not a probe: those are recorded): the checks above that lack
         # its data say so, and this one names the step.

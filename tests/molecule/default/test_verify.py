@@ -72,7 +72,7 @@ def test_what_the_report_claims_is_seen_independently(verified, audit_events):
     assert checks["apiservers"]["reason"].startswith(CONTROL_PLANE[0] + " ") and len(checks["apiservers"]["reason"].split("; ")) == len(CONTROL_PLANE)
     assert "on %d apiservers" % len(CONTROL_PLANE) in checks["node restriction"]["reason"]
     assert checks["kubelet anonymous"]["reason"] == "401 from %d kubelets" % len(NODES)
-    assert checks["failover"]["reason"].endswith("a Deployment scaled up afterwards rolled out")
+    assert checks["failover"]["reason"].endswith("a Deployment scaled up afterwards rolled out; the stopped leaders answer again")
     # the stopped leaders run again
     for name in CONTROL_PLANE:
         assert _host(name).service("kube-controller-manager").is_running and _host(name).service("kube-scheduler").is_running

@@ -354,17 +354,6 @@ def test_coredns_manifest(out):
 
 # --- role interfaces ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("role", ["containerd", "kubelet", "kube_proxy", "pod_network", "coredns"])
-def test_argument_specs_equal_defaults(role):
-    with open(os.path.join(REPO, "roles", role, "defaults", "main.yml"), encoding="utf-8") as handle:
-        defaults = yaml.safe_load(handle)
-    with open(os.path.join(REPO, "roles", role, "meta", "argument_specs.yml"), encoding="utf-8") as handle:
-        options = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
-    assert set(options) == set(defaults)
-    for name, spec in options.items():
-        assert spec["default"] == defaults[name], name
-
-
 def test_coredns_and_the_kubelets_follow_one_cluster_dns_address(tmp_path):
     # One setting moves both; an IPv6 service network works without naming the address.
     for extra, address in (({"kubebin_cluster_dns_ip": "10.96.0.53"}, "10.96.0.53"),

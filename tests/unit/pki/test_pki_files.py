@@ -108,7 +108,7 @@ def test_a_mark_is_written_only_when_a_file_it_watches_changes(tmp_path):
 
 
 @pytest.mark.parametrize("marks, message", [
-    ({"relative.mark": []}, r"marks: 'relative.mark' is not an absolute path"),
+    ({"relative.mark": []}, r"marks: a mark must be an absolute path, got 'relative.mark'"),
     ({"{root}/x.mark": ["{root}/pki/other.crt"]}, r"marks\[.*/x.mark\]: .*/pki/other.crt is not among the files to write"),
 ])
 def test_marks_are_validated_before_anything_is_written(tmp_path, marks, message):
@@ -135,6 +135,23 @@ def test_directories_are_created_with_their_mode_and_mended_and_check_mode_only_
     mended = push_files(entries, directories=directories)
     assert mended["changed"] and mended["changed_paths"] == [str(conf / "certs.d")] and mended["created_dirs"] == []
     assert stat.S_IMODE(os.stat(conf / "certs.d").st_mode) == 0o755
+
+
+def test_a_listed_directorys_missing_parents_get_the_parent_mode_whatever_the_umask(tmp_path):
+    # host_files documents 0755 for parents it was not given; the umask must not decide that.
+    entries = [{"dest": str(tmp_path / "f"), "content": "x", "mode": "0644"}]
+    deep = tmp_path / "opt/cni/bin"
+    os.chmod(tmp_path, 0o711)
+    old = os.umask(0o077)
+    try:
+        result = push_files(entries, dir_mode=0o755, directories=[{"path": str(deep), "mode": "0750"}])
+    finally:
+        os.umask(old)
+    assert result["created_dirs"] == [str(deep)]
+    assert stat.S_IMODE(os.stat(tmp_path / "opt").st_mode) == 0o755 and stat.S_IMODE(os.stat(tmp_path / "opt/cni").st_mode) == 0o755
+    assert stat.S_IMODE(os.stat(deep).st_mode) == 0o750
+    # a parent that existed is left alone
+    assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o711
 
 
 @pytest.mark.parametrize(

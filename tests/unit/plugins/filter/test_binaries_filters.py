@@ -44,6 +44,14 @@ def test_files_of_an_artifact_the_controller_did_not_obtain_fail_naming_it():
         binaries_files(["kubelet"], ARTIFACT_OF, CATALOG, OBTAINED, "arm64", "/usr/local/bin", "/opt/cni/bin")
 
 
+def test_an_unknown_binary_or_one_its_archive_lacks_fails_naming_both():
+    with pytest.raises(AnsibleFilterError, match="kubelett is not a binary of any artifact; known: cni-plugins, kube-proxy, kubelet"):
+        _files(["kubelett"])
+    lacking = {key: {"files": {name: f for name, f in entry["files"].items() if name != "kube-proxy"}} for key, entry in OBTAINED.items()}
+    with pytest.raises(AnsibleFilterError, match="kubernetes-node/1.36.4/amd64 has no kube-proxy; it holds kubelet"):
+        binaries_files(["kube-proxy"], ARTIFACT_OF, CATALOG, lacking, "amd64", "/usr/local/bin", "/opt/cni/bin")
+
+
 def test_differing_files_are_the_missing_ones_and_those_of_other_content_mode_or_owner():
     files = _files(["kubelet", "kube-proxy", "cni-plugins"])
     right = {"checksum": None, "mode": "0755", "uid": 0, "gid": 0}

@@ -83,7 +83,7 @@ def _healthy():
         "readyz": {h: {"rc": 0, "stdout": "[+]ping ok\n[+]etcd ok\n[+]poststarthook/rbac ok\nreadyz check passed"} for h in CP},
         "health": {h: {"results": [{"item": "kube-controller-manager", "status": 200, "content": "ok"},
                                    {"item": "kube-scheduler", "status": 200, "content": "ok"}]} for h in CP},
-        "anonymous": {h: {"results": [{"item": p, "status": 200 if p in cluster_verify.HEALTH_PATHS else 401} for p in PATHS]} for h in CP},
+        "anonymous": {h: _ok({p: 200 if p in cluster_verify.HEALTH_PATHS else 401 for p in PATHS}) for h in CP},
         "anonymous_paths": PATHS,
         "audit": {"cp1": {"rc": 0, "stdout": "3"}, "cp2": {"rc": 1, "stdout": "0"}},
         "nodes": NODES,
@@ -107,7 +107,9 @@ def _healthy():
                    "key": "/registry/secrets/kubebin-verify/probe-" + RUN, "plaintext": PLAINTEXT},
         "kubelet_anonymous": {"results": [{"item": {"name": h}, "status": 401} for h in ("cp1", "w1")]},
         "failover": {"asked": True, "before": {"kube-controller-manager": "cp1", "kube-scheduler": "cp2"},
-                     "after": _leases("cp2_77ee", "cp1_1234"), "rollout": {"rc": 0, "stdout": 'deployment "failover-probe" successfully rolled out'}},
+                     "after": _leases("cp2_77ee", "cp1_1234"), "rollout": {"rc": 0, "stdout": 'deployment "failover-probe" successfully rolled out'},
+                     "restarted": {"results": [{"item": {"key": "kube-controller-manager", "value": "cp1"}, "status": 200},
+                                               {"item": {"key": "kube-scheduler", "value": "cp2"}, "status": 200}]}},
         "error": "",
     }
 
@@ -190,8 +192,11 @@ def _reach_answer(observed, pod, line_prefix, answer):
         ("logs", lambda o: o["logs"]["result"].update(rc=1, stdout="", stderr="Forbidden"), "expected 'kubebin-verify serving web-0' in the log: Forbidden"),
         ("port-forward", lambda o: o["port_forward"]["result"].update(rc=1, stdout="", stderr="error: lost connection to pod"),
          "expected 'web-0': error: lost connection to pod"),
-        ("anonymous", lambda o: o["anonymous"]["cp2"]["results"][4].update(status=200), "cp2: /api 200 (expected 401)"),
-        ("anonymous", lambda o: o["anonymous"]["cp1"]["results"][0].update(status=401), "cp1: /healthz 401 (expected 200)"),
+        ("anonymous", lambda o: o["anonymous"].update(cp2=_ok(dict.fromkeys(PATHS, 200))), "cp2: /version 200 (expected 401), /api 200 (expected 401)"),
+        ("anonymous", lambda o: o["anonymous"].update(cp1=_ok(dict.fromkeys(PATHS, 401))), "cp1: /healthz 401 (expected 200)"),
+        ("anonymous", lambda o: o["anonymous"].update(cp1=_ok({"/healthz": "URLError(ConnectionRefusedError(111))"})),
+         "cp1: /healthz URLError(ConnectionRefusedError(111)) (expected 200)"),
+        ("anonymous", lambda o: o["anonymous"].update(cp2={"rc": 1, "stderr": "python3: not found"}), "cp2: the anonymous probes: python3: not found"),
         ("anonymous", lambda o: o.update(anonymous_paths=["/healthz", "/livez", "/readyz"]), "at least one other"),
         ("rbac", lambda o: o.update(rbac={"status": 200}), "got 200 (expected 403"),
         ("rbac", lambda o: o.update(rbac={"status": 401}), "got 401"),
@@ -217,6 +222,9 @@ def _reach_answer(observed, pod, line_prefix, answer):
          "kube-controller-manager had no control-plane holder to stop"),
         ("failover", lambda o: o["failover"].update(rollout={"rc": 1, "stderr": "error: timed out waiting for the condition"}),
          "did not roll out: error: timed out waiting for the condition"),
+        ("failover", lambda o: o["failover"]["restarted"]["results"][1].update(status=-1, msg="Connection refused"),
+         "kube-scheduler on cp2 did not answer /healthz after its restart (-1)"),
+        ("failover", lambda o: o["failover"].update(restarted={}), "the stopped leaders were not seen running again"),
     ],
 )
 def test_each_check_fails_with_its_reason_when_its_property_is_broken(check, mutate, reason):
@@ -258,6 +266,15 @@ def test_a_failed_step_is_its_own_failed_check_and_the_others_say_what_they_lack
     by_name = {c["name"]: c for c in checks}
     assert "was not read (an earlier step failed)" in by_name["pods"]["reason"]
     assert by_name["nodes"]["ok"] is True
+
+
+def test_a_namespace_left_behind_is_a_failed_check_of_its_own():
+    timed_out = "error: timed out waiting for the condition on namespaces/kubebin-verify"
+    checks = cluster_verify.checks(_break(lambda o: o.update(cleanup={"rc": 1, "stderr": timed_out})))
+    assert checks[-1]["name"] == "cleanup" and checks[-1]["ok"] is False
+    assert checks[-1]["reason"] == "the test namespace was not removed: " + timed_out
+    assert [c["name"] for c in checks if c["ok"] is not True] == ["cleanup"]
+    assert "cleanup" not in _by_name(_break(lambda o: o.update(cleanup={"rc": 0, "stdout": 'namespace "kubebin-verify" deleted'})))
 
 
 def test_observations_it_cannot_read_fail_the_check_instead_of_the_run():
