@@ -34,11 +34,11 @@ def bundle_images(bundle_dir, cache_dir=None):
 
 
 @_filter_error
-def bundle_image(images, purpose, arch=None):
-    """Name of the image with this purpose (for arch when given), '' when there is none."""
+def bundle_image(images, purpose, arch=None, name=None):
+    """Name of the image with this purpose (for arch, of repository name, when given), '' when there is none."""
     if purpose not in bundle_manifest.PURPOSES:
         raise ValueError("purpose must be one of %s" % ", ".join(bundle_manifest.PURPOSES))
-    return bundle_manifest.image_for(images, purpose, arch)
+    return bundle_manifest.image_for(images, purpose, arch, name)
 
 
 @_filter_error

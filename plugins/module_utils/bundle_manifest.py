@@ -154,23 +154,30 @@ def artifact_file(entry):
     return relative, digest
 
 
-def image_for(images, purpose, arch=None):
+def image_for(images, purpose, arch=None, name=None):
     """Name of the bundle image with this purpose for arch ('' when the bundle has none).
 
     Without arch, the image of any architecture (the names of one image are the same for every
-    architecture; amd64 is taken first when they are not).
+    architecture; amd64 is taken first when they are not). With name, only an image whose
+    repository ends in that path element (busybox: docker.io/library/busybox:1.37), so that one
+    of several `extra` images can be picked by what it is.
     """
     for image in sorted(images or [], key=lambda i: (i["arch"] != "amd64", i["arch"])):
-        if image.get("purpose") == purpose and (arch is None or image["arch"] == arch):
+        if image.get("purpose") != purpose or (arch is not None and image["arch"] != arch):
+            continue
+        if name is None or image_repository(image["name"]).rsplit("/", 1)[-1] == name:
             return image["name"]
     return ""
 
 
+def image_repository(name):
+    """The image name without its tag: registry.k8s.io/pause:3.10.1 -> registry.k8s.io/pause."""
+    return name[: -len(image_tag(name)) - 1]
+
+
 def archive_name(name):
     """Base name of the archive file for an image name: registry.k8s.io/pause:3.10.1 -> pause-3.10.1.tar."""
-    tag = image_tag(name)
-    repository = name[: -len(tag) - 1]
-    return "%s-%s.tar" % (repository.rsplit("/", 1)[-1], tag)
+    return "%s-%s.tar" % (image_repository(name).rsplit("/", 1)[-1], image_tag(name))
 
 
 def images_plan(wanted, arches):

@@ -24,6 +24,13 @@ HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
 # Prefix the apiserver writes before every value an encryption provider (other than identity) wrote.
 ENCRYPTED_PREFIX = b"k8s:enc:"
 LEASES = ("kube-controller-manager", "kube-scheduler")
+# The label of the busybox web pods (templates/workload.yaml.j2): the pod checks and the reach plan
+# are about them, not about the agnhost pod, which serves neither a page nor a shell.
+WEB_POD_LABEL = ("app.kubernetes.io/name", "kubebin-verify")
+# agnhost webhook's reason for refusing a ConfigMap with the data webhook-e2e-test=webhook-disallow.
+WEBHOOK_DENIAL = "the configmap contains unwanted key and value"
+# What agnhost netexec answers on any other path: the aggregated API's page.
+AGGREGATED_PAGE = "NOW:"
 
 # Every check, in report order, with what it proves.
 CHECKS = (
@@ -42,6 +49,8 @@ CHECKS = (
     ("dns", "kubernetes.default and the test Service resolve from a pod in the cluster domain (CoreDNS)"),
     ("logs", "kubectl logs returns a pod's output"),
     ("port-forward", "kubectl port-forward reaches a pod"),
+    ("webhook", "every apiserver calls an admission webhook served by a pod (a ConfigMap refused, one admitted)"),
+    ("aggregated api", "every apiserver proxies an aggregated API to the pod that serves it"),
     ("anonymous", "anonymous requests get 401 except the health paths"),
     ("rbac", "a service account without rights gets 403"),
     ("node restriction", "a kubelet's credential may change its own Node but not another one"),
@@ -88,6 +97,12 @@ def _text(value, limit=300):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _text_end(value, limit=300):
+    """The end of a message: where a wrapped error says what went wrong (dial tcp ...: i/o timeout)."""
+    text = " ".join(str(value or "").split())
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
 def _ready(node):
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in node.get("status", {}).get("conditions", []))
 
@@ -119,7 +134,7 @@ def reach_plan(pods_result, namespace):
         items = _json(pods_result, "kubectl get pods,services").get("items", [])
     except Fail:
         return []
-    pods = sorted((i for i in items if i.get("kind") == "Pod" and i.get("status", {}).get("podIP")), key=lambda p: p["metadata"]["name"])
+    pods = sorted((i for i in items if _is_web_pod(i) and i.get("status", {}).get("podIP")), key=lambda p: p["metadata"]["name"])
     services = {i["metadata"]["name"]: i["spec"].get("clusterIP") for i in items if i.get("kind") == "Service"}
     plan = []
     for pod in pods:
@@ -133,6 +148,11 @@ def reach_plan(pods_result, namespace):
                 probes.append("svc=%s=%s" % (name, _url(services[name], 80)))
         plan.append({"pod": pod["metadata"]["name"], "node": pod["spec"].get("nodeName"), "namespace": namespace, "probes": probes})
     return plan
+
+
+def _is_web_pod(item):
+    key, value = WEB_POD_LABEL
+    return item.get("kind") == "Pod" and (item.get("metadata", {}).get("labels") or {}).get(key) == value
 
 
 def _url(address, port):
@@ -279,7 +299,7 @@ def _check_failover(obs):
 
 def _pods(obs):
     items = _json(obs.get("pods"), "kubectl get pods,services").get("items", [])
-    return [i for i in items if i.get("kind") == "Pod"]
+    return [i for i in items if _is_web_pod(i)]
 
 
 def _check_pods(obs):
@@ -297,8 +317,10 @@ def _check_pods(obs):
 
 def _pod_state(pod):
     status = pod.get("status", {})
-    waiting = [c.get("state", {}).get("waiting", {}).get("reason") for c in status.get("containerStatuses", []) or []]
-    return " ".join([status.get("phase", "Pending")] + [w for w in waiting if w])
+    containers = status.get("containerStatuses", []) or []
+    waiting = [c.get("state", {}).get("waiting", {}).get("reason") for c in containers]
+    unready = [c.get("name", "?") for c in containers if "running" in c.get("state", {}) and not c.get("ready")]
+    return " ".join([status.get("phase", "Pending")] + [w for w in waiting if w] + (["not ready: " + ", ".join(unready)] if unready else []))
 
 
 def _reach_lines(obs):
@@ -471,6 +493,52 @@ def _check_kubelet_anonymous(obs):
     return "401 from %d kubelets" % len(results)
 
 
+def _extension(obs):
+    """Per apiserver URL, what the webhook and aggregated-API probes got (tasks/extension.yml)."""
+    extension = obs.get("extension") or {}
+    if not extension.get("image"):
+        raise Skip("verify_agnhost_image is empty: no agnhost image to serve it")
+    pod = [p for p in _json(obs.get("pods"), "kubectl get pods,services").get("items", [])
+           if p.get("kind") == "Pod" and p["metadata"]["name"] == extension.get("pod")]
+    if not pod or pod[0].get("status", {}).get("phase") != "Running" or not _ready(pod[0]):
+        raise Fail("the %s pod is not Running and Ready (%s)" % (extension.get("pod"), _pod_state(pod[0]) if pod else "not found"))
+    results = _json(extension.get("result"), "the webhook and aggregated API probes")
+    if not results:
+        raise Fail("no apiserver was asked")
+    return results
+
+
+def _check_webhook(obs):
+    results = _extension(obs)
+    problems = []
+    for url, probe in sorted(results.items()):
+        denied, admitted = probe.get("denied") or {}, probe.get("admitted") or {}
+        if denied.get("rc") == 0:
+            problems.append("via %s a ConfigMap the webhook refuses was created: the webhook was not called" % url)
+        elif WEBHOOK_DENIAL not in str(denied.get("stderr")):
+            problems.append("via %s the webhook was not answered: %s" % (url, _text_end(denied.get("stderr"), 160)))
+        elif admitted.get("rc") != 0:
+            problems.append("via %s a ConfigMap the webhook admits was refused: %s" % (url, _text_end(admitted.get("stderr"), 160)))
+    if problems:
+        raise Fail("; ".join(problems))
+    return "the pod's webhook refused one ConfigMap and admitted another via %d apiservers (dry run)" % len(results)
+
+
+def _check_aggregated_api(obs):
+    results = _extension(obs)
+    path = (obs.get("extension") or {}).get("path")
+    problems = []
+    for url, probe in sorted(results.items()):
+        api = probe.get("api") or {}
+        if api.get("rc") != 0:
+            problems.append("via %s: %s" % (url, _text_end(api.get("stderr"), 160)))
+        elif not str(api.get("stdout")).startswith(AGGREGATED_PAGE):
+            problems.append("via %s %s answered %r, not the pod's page" % (url, path, _text(api.get("stdout"), 60)))
+    if problems:
+        raise Fail("; ".join(problems))
+    return "%s answered by the pod via %d apiservers" % (path, len(results))
+
+
 class Skip(Exception):
     """A check the inventory cannot exercise, with the reason."""
 
@@ -491,6 +559,8 @@ JUDGES = {
     "dns": _check_dns,
     "logs": _check_logs,
     "port-forward": _check_port_forward,
+    "webhook": _check_webhook,
+    "aggregated api": _check_aggregated_api,
     "anonymous": _check_anonymous,
     "rbac": _check_rbac,
     "node restriction": _check_node_restriction,
@@ -521,11 +591,12 @@ def checks(observed, skip=()):
                 ok, reason = False, "could not judge the observations: %s: %s" % (type(exc).__name__, exc)
         result.append({"name": name, "ok": ok, "reason": reason,
                        "line": _line(ok, name, reason)})
-    cleanup = observed.get("cleanup") or {}
-    if cleanup.get("rc", 0) != 0:
-        # What the run created is still there: the report says so instead of failing without one.
-        reason = "the test namespace was not removed: %s" % _text(cleanup.get("stderr") or cleanup.get("msg"), 300)
-        result.append({"name": "cleanup", "ok": False, "reason": reason, "line": _line(False, "cleanup", reason)})
+    for what, key in (("the webhook and the APIService were", "cleanup_cluster"), ("the test namespace was", "cleanup")):
+        cleanup = observed.get(key) or {}
+        if cleanup.get("rc", 0) != 0:
+            # What the run created is still there: the report says so instead of failing without one.
+            reason = "%s not removed: %s" % (what, _text(cleanup.get("stderr") or cleanup.get("msg"), 300))
+            result.append({"name": "cleanup", "ok": False, "reason": reason, "line": _line(False, "cleanup", reason)})
     if observed.get("error"):
         # A step failed outright (not a probe: those are recorded): the checks above that lack
         # its data say so, and this one names the step.

@@ -171,6 +171,9 @@ def ldflags(recipe: dict, version: str, info: dict) -> str:
     major, minor, _patch = _parts(version)
     values = {"v": version, "vbare": version.lstrip("v"), "major": major, "minor": minor, "rev": rev,
               "rev7": rev[:7], "date": meta.get("Time", "")}
+    for value, rel in recipe.get("module_files", {}).items():
+        with open(os.path.join(info["Dir"], rel), encoding="utf-8") as handle:
+            values[value] = handle.read().strip()
     return " ".join(flag.format(**values) for flag in recipe["ldflags"])
 
 

@@ -7,6 +7,9 @@
 - CoreDNS: the coredns program built from its module (recipes.py), alone in an image, named as the
   coredns role names it.
 - busybox (purpose "extra"): Debian's static busybox, the image the scenarios run test pods with.
+- agnhost (purpose "extra"): upstream's e2e test server, test/images/agnhost of the Kubernetes
+  module (built with the kube programs, recipes.py), alone in an image under its release name and
+  the tag of its VERSION file; verify.yml's admission webhook and aggregated API run it.
 """
 
 from __future__ import annotations
@@ -55,6 +58,11 @@ def build_pause(kube_module_dir: str, out_path: str, tag: str, kube_version: str
                     "-o", out_path, source], check=True, capture_output=True, timeout=300)
 
 
+def agnhost_version(kube_module_dir: str) -> str:
+    with open(os.path.join(kube_module_dir, "test", "images", "agnhost", "VERSION"), encoding="utf-8") as handle:
+        return handle.read().strip()
+
+
 def coredns_image_name(version: str) -> str:
     """The upstream release name, so the image stands where a registry pull would have put it."""
     return "registry.k8s.io/coredns/coredns:v%s" % version
@@ -82,6 +90,11 @@ def build_all(bundle: str, arch: str, built: dict, _extra: list) -> list:
     bare = coredns["version"].lstrip("v")
     add("coredns", coredns_image_name(bare), "coredns-%s.tar" % bare, [("coredns", coredns["programs"]["coredns"], 0o755)],
         ["/coredns"], "coredns built from Go module github.com/coredns/coredns@%s" % coredns["version"])
+
+    agnhost = agnhost_version(kube["meta"]["module_dir"])
+    add("extra", "registry.k8s.io/e2e-test-images/agnhost:%s" % agnhost, "agnhost-%s.tar" % agnhost,
+        [("agnhost", kube["programs"]["agnhost"], 0o755)], ["/agnhost"],
+        "test/images/agnhost of k8s.io/kubernetes@%s" % kube["version"], cmd=["pause"])
 
     version = _busybox_version()
     links = {"bin/%s" % tool: "busybox" for tool in ("sh", "sleep", "wget", "nc", "cat", "ls", "nslookup", "ip", "ping", "hostname")}

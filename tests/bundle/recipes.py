@@ -13,7 +13,8 @@ Fields:
   ("{v}" the same release, "v0.{minor}.{patch}" Kubernetes' staging modules).
 - cgo: the main packages linked with cgo (the others are built with CGO_ENABLED=0).
 - tags, ldflags: as upstream's release build (Makefile / hack/lib/golang.sh), with {v}, {rev},
-  {date}, {major}, {minor} filled in from the module's proxy metadata.
+  {date}, {major}, {minor} filled in from the module's proxy metadata, and each name of
+  module_files from that file of the module (stripped).
 - minor_fallback: when the proxy serves no patch of the default's minor, the nearest served
   release may stand in (said in the manifest).
 - artifacts: the bundle artifacts made from the built programs (name -> shape, docs/architecture.md).
@@ -38,12 +39,16 @@ RECIPES = {
         "module": "k8s.io/kubernetes",
         "default_var": "kubebin_kube_version",
         "siblings": "v0.{minor}.{patch}",
-        "main": ["k8s.io/kubernetes/cmd/%s" % name for name in _KUBE_PROGRAMS],
+        # agnhost (test/images/agnhost, upstream's e2e test image) serves verify.yml's admission
+        # webhook and aggregated API; it only goes into an image (images.py), not an artifact.
+        "main": ["k8s.io/kubernetes/cmd/%s" % name for name in _KUBE_PROGRAMS] + ["k8s.io/kubernetes/test/images/agnhost"],
         # KUBE_STATIC_BINARIES in hack/lib/golang.sh; the 1.36/1.37 release kubelet is linked with
         # cgo (static only from 1.38). The second go build reuses every package already compiled.
         "cgo": ["k8s.io/kubernetes/cmd/kubelet"],
         "tags": _KUBE_TAGS,
-        "ldflags": _KUBE_LDFLAGS,
+        # agnhost's Makefile sets main.Version from its VERSION file (no kube command has main.Version).
+        "module_files": {"agnhost": "test/images/agnhost/VERSION"},
+        "ldflags": _KUBE_LDFLAGS + ["-X main.Version={agnhost}"],
         "artifacts": {name: {"shape": "binary", "programs": [name]} for name in _KUBE_PROGRAMS},
     },
     "etcd": {

@@ -36,7 +36,7 @@ def _manifest() -> dict:
 
 MANIFEST = _manifest()
 VERSIONS = {entry["name"]: entry["version"] for entry in MANIFEST["artifacts"]}
-TEST_IMAGE = next(image["name"] for image in MANIFEST["images"] if image["purpose"] == "extra")
+TEST_IMAGE = next(image["name"] for image in MANIFEST["images"] if image["purpose"] == "extra" and "/busybox:" in image["name"])
 
 
 def _host(name):

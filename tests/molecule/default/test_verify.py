@@ -1,8 +1,8 @@
 """playbooks/verify.yml on the live cluster: every check passes on the converged cluster, what the
-report claims is seen independently, and the security checks fail, each with its reason, when the
-property is broken on purpose (then restored).
+report claims is seen independently, and the security checks, then the webhook and aggregated-API
+checks, fail, each with its reason, when their property is broken on purpose (then restored).
 
-Runs last in the scenario (the negative test restarts one apiserver and one kubelet).
+Runs last in the scenario (the negative tests restart one apiserver and one kubelet).
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ GRANT = "kubebin-test-verify-grant"
 # Flags whose removal breaks a property verify must see: encryption at rest, the audit log, the
 # anonymous rule (the authentication config), NodeRestriction.
 APISERVER_FLAGS = ["--encryption-provider-config=", "--audit-log-path=", "--authentication-config=", "--enable-admission-plugins="]
+# Without it, an apiserver reaches a webhook or an aggregated API through its Service's ClusterIP,
+# which the last control-plane host (no kube-proxy) has no route to.
+ROUTING_FLAG = "--enable-aggregator-routing="
+AUDIT_LOG = "/var/log/kubernetes/audit.log"
 
 
 def _host(name):
@@ -81,16 +85,36 @@ def test_what_the_report_claims_is_seen_independently(verified, audit_events):
         run_id = json.load(handle)["run_id"]
     created = [e for e in audit_events() if e.get("verb") == "create" and e.get("objectRef", {}).get("name") == "probe-" + run_id]
     assert created and created[0]["objectRef"]["resource"] == "secrets", run_id
-    # and everything it created is gone again
-    gone = _host(CONTROL_PLANE[0]).run("%s get namespace kubebin-verify" % KUBECTL)
-    assert gone.rc != 0 and "NotFound" in gone.stderr
+    # and everything it created is gone again, the cluster-wide registrations too
+    for kind in ("namespace/kubebin-verify", "apiservice/v1.verify.kubebin.io", "validatingwebhookconfiguration/kubebin-verify.kubebin-verify"):
+        gone = _host(CONTROL_PLANE[0]).run("%s get %s" % (KUBECTL, kind))
+        assert gone.rc != 0 and "NotFound" in gone.stderr, kind
 
 
-def _break_apiserver(host):
+def _own_audit_events(name):
+    log = _host(name).file(AUDIT_LOG)
+    return [json.loads(line) for line in log.content_string.splitlines() if line.strip()]
+
+
+def test_every_apiserver_called_the_webhook_and_proxied_the_aggregated_api(verified):
+    assert verified.checks["webhook"]["reason"].endswith("via %d apiservers (dry run)" % len(CONTROL_PLANE))
+    assert verified.checks["aggregated api"]["reason"] == "/apis/verify.kubebin.io/v1 answered by the pod via %d apiservers" % len(CONTROL_PLANE)
+    # each apiserver's own audit log: the webhook's refusal, and the aggregated API answered
+    for name in CONTROL_PLANE:
+        events = _own_audit_events(name)
+        refused = [e for e in events if e.get("objectRef", {}).get("name") == "verify-denied"
+                   and 'admission webhook "configmaps.verify.kubebin.io" denied the request' in e.get("responseStatus", {}).get("message", "")]
+        proxied = [e for e in events if e.get("requestURI", "").split("?")[0] == "/apis/verify.kubebin.io/v1"
+                   and e.get("responseStatus", {}).get("code") == 200]
+        assert refused and proxied, name
+
+
+def _break_apiserver(host, flags):
     unit = "/etc/systemd/system/kube-apiserver.service"
     host.run_test("cp -p %s /root/kube-apiserver.service.saved" % unit)
-    for flag in APISERVER_FLAGS:
+    for flag in flags:
         host.run_test("sed -i '/^  %s/d' %s" % (flag, unit))
+    assert not [flag for flag in flags if flag in host.file(unit).content_string], "the unit still has %s" % flags
     host.run_test("systemctl daemon-reload && systemctl restart kube-apiserver")
 
 
@@ -133,21 +157,24 @@ def _settle(state):
 def broken(verified):
     """verify.yml with the security properties broken: an apiserver without encryption, audit log,
     authentication config and NodeRestriction; a kubelet that lets anyone in; and the test
-    namespace's service accounts granted cluster-admin. Restored afterwards."""
+    namespace's service accounts granted cluster-admin. Restored before the tests judge the result."""
     first, apiserver, kubelet = _host(CONTROL_PLANE[0]), _host(APISERVER), _host(KUBELET)
     try:
         first.run_test("%s create clusterrolebinding %s --clusterrole=cluster-admin --group=system:serviceaccounts:kubebin-verify" % (KUBECTL, GRANT))
-        _break_apiserver(apiserver)
+        _break_apiserver(apiserver, APISERVER_FLAGS)
         _break_kubelet(kubelet)
         _settle("broken")
-        result = verify_playbook.run(INVENTORY, REPORT)
+        # Secrets written through the other apiservers are unreadable through this one: a kubelet
+        # connected to it could not mount the agnhost pod's TLS Secret. The webhook and the
+        # aggregated API are broken on their own below.
+        result = verify_playbook.run(INVENTORY, REPORT, "-e", "verify_agnhost_image=")
         print("verify.yml on the broken cluster: %.1f s" % result.seconds)
-        yield result
     finally:
         first.run("%s delete clusterrolebinding %s --ignore-not-found" % (KUBECTL, GRANT))
         _restore_apiserver(apiserver)
         _restore_kubelet(kubelet)
         _settle("restored")
+    return result
 
 
 # check: what its reason must say about the broken host
@@ -162,7 +189,7 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("check", sorted(BROKEN))
-def test_each_security_check_fails_with_its_reason_when_broken(broken, check):
+def test_each_broken_property_fails_its_check_with_its_reason(broken, check):
     assert broken.returncode != 0
     assert broken.checks[check]["ok"] is False, broken.checks[check]
     assert BROKEN[check] in broken.checks[check]["reason"], broken.checks[check]["reason"]
@@ -171,3 +198,42 @@ def test_each_security_check_fails_with_its_reason_when_broken(broken, check):
 def test_the_checks_of_what_was_not_broken_still_pass(broken):
     failed = {name for name, check in broken.checks.items() if check["ok"] is False}
     assert failed == set(BROKEN), {name: broken.checks[name]["line"] for name in failed - set(BROKEN)}
+    assert broken.checks["webhook"]["reason"] == "skipped: verify_agnhost_image is empty: no agnhost image to serve it"
+
+
+@pytest.fixture(scope="module")
+def unrouted(broken):
+    """verify.yml with the last apiserver, on a host without kube-proxy, reaching webhooks and
+    aggregated APIs through their ClusterIP (no --enable-aggregator-routing). After the broken
+    state is restored: one property at a time."""
+    assert APISERVER not in NODES, "the last control-plane host must run no kube-proxy"
+    apiserver = _host(APISERVER)
+    try:
+        _break_apiserver(apiserver, [ROUTING_FLAG])
+        _settle("unrouted")
+        result = verify_playbook.run(INVENTORY, REPORT)
+        print("verify.yml with an apiserver that cannot reach the pod: %.1f s" % result.seconds)
+    finally:
+        _restore_apiserver(apiserver)
+        _settle("restored")
+    return result
+
+
+# check: what its reason must say (the apiserver's own words about the call it could not make)
+UNROUTED = {
+    "webhook": ["via https://%s:6443 the webhook was not answered: " % _ip(APISERVER), "failed to call webhook"],
+    "aggregated api": ["via https://%s:6443: Error from server (ServiceUnavailable)" % _ip(APISERVER)],
+}
+
+
+@pytest.mark.parametrize("check", sorted(UNROUTED))
+def test_an_apiserver_without_a_route_to_the_pod_fails_the_webhook_and_the_aggregated_api(unrouted, check):
+    assert unrouted.returncode != 0
+    assert unrouted.checks[check]["ok"] is False, unrouted.checks[check]
+    for words in UNROUTED[check]:
+        assert words in unrouted.checks[check]["reason"], unrouted.checks[check]["reason"]
+
+
+def test_without_aggregator_routing_nothing_else_fails(unrouted):
+    failed = {name for name, check in unrouted.checks.items() if check["ok"] is False}
+    assert failed == set(UNROUTED), {name: unrouted.checks[name]["line"] for name in failed - set(UNROUTED)}

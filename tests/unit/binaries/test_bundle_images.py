@@ -77,6 +77,18 @@ def test_image_for_purpose_and_arch():
         filters.bundle_image(images, "dns")
 
 
+def test_image_for_picks_an_extra_image_by_its_repository_name():
+    images = bm.parse_images({"images": [entry("registry.example/tools/busybox:1.37", "amd64", "extra"),
+                                         entry("registry.k8s.io/e2e-test-images/agnhost:2.63.0", "amd64", "extra"),
+                                         entry("registry.example/agnhost-fork:1", "amd64", "extra")]})
+    assert filters.bundle_image(images, "extra", name="agnhost") == "registry.k8s.io/e2e-test-images/agnhost:2.63.0"
+    assert filters.bundle_image(images, "extra", name="busybox") == "registry.example/tools/busybox:1.37"
+    assert filters.bundle_image(images, "extra", "arm64", "busybox") == ""      # none for that arch
+    assert filters.bundle_image(images, "extra", name="pause") == ""             # a last path element, not a substring
+    assert filters.bundle_image(images, "sandbox", name="agnhost") == ""         # of that purpose only
+    assert bm.image_repository("registry.k8s.io/pause:3.10.1") == "registry.k8s.io/pause"
+
+
 def test_plan_names_files_per_arch_and_refuses_clashes():
     plan = bm.images_plan([{"name": PAUSE, "purpose": "sandbox"}, {"name": COREDNS, "purpose": "coredns"}, "docker.io/library/busybox:1.37",
                            PAUSE], "arm64, amd64")

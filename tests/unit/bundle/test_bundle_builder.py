@@ -114,14 +114,17 @@ def test_no_patch_of_the_minor_fails_unless_the_recipe_allows_another_release(se
     assert version == "v1.37.0" and "nearest served release v1.37.0" in note
 
 
-def test_ldflags_fill_the_version_revision_and_date():
-    info = {"InfoData": {"Version": "v1.36.4", "Time": "2026-08-20T11:51:43Z", "Origin": {"Hash": "abcdef0123456789"}}}
+def test_ldflags_fill_the_version_revision_and_date(tmp_path):
+    (tmp_path / "test" / "images" / "agnhost").mkdir(parents=True)
+    (tmp_path / "test" / "images" / "agnhost" / "VERSION").write_text("2.63.0\n")
+    info = {"Dir": str(tmp_path), "InfoData": {"Version": "v1.36.4", "Time": "2026-08-20T11:51:43Z", "Origin": {"Hash": "abcdef0123456789"}}}
     flags = gomod.ldflags(RECIPES["kubernetes"], "v1.36.4", info)
     assert "-X k8s.io/component-base/version.gitVersion=v1.36.4" in flags
     assert "-X k8s.io/client-go/pkg/version.gitMinor=36" in flags
     assert "-X k8s.io/component-base/version.gitCommit=abcdef0123456789" in flags
     assert "-X k8s.io/component-base/version.buildDate=2026-08-20T11:51:43Z" in flags
     assert "gitTreeState=archive" in flags
+    assert "-X main.Version=2.63.0" in flags   # agnhost's, from its VERSION file
     assert "GitSHA=abcdef0" in gomod.ldflags(RECIPES["etcd"], "v3.6.14", info)
 
 

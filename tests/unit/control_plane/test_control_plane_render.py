@@ -163,6 +163,8 @@ def test_apiserver_secure_defaults(default):
         assert flags["--encryption-provider-config"] == "/etc/kubernetes/pki/encryption-config.yaml"
         assert flags["--requestheader-client-ca-file"] == "/etc/kubernetes/pki/front-proxy-ca.crt"
         assert flags["--requestheader-allowed-names"] == "front-proxy-client"
+        # cp2 and cp3 run no kube-proxy: webhooks and aggregated APIs are reached at pod IPs
+        assert flags["--enable-aggregator-routing"] == "true"
         assert flags["--etcd-servers"] == ",".join("https://%s:2379" % i for i in CP_IPS.values())
         assert flags["--service-account-issuer"] == "https://kubernetes.default.svc.cluster.local"
         assert flags["--secure-port"] == "6443"

@@ -37,8 +37,9 @@ def _node(name, ip, control_plane=False):
     return node
 
 
-def _pod(name, node, ip):
-    return {"kind": "Pod", "metadata": {"name": name}, "spec": {"nodeName": node},
+def _pod(name, node, ip, web=True):
+    labels = {cluster_verify.WEB_POD_LABEL[0]: cluster_verify.WEB_POD_LABEL[1]} if web else {"kubebin.io/verify-pod": name}
+    return {"kind": "Pod", "metadata": {"name": name, "labels": labels}, "spec": {"nodeName": node},
             "status": {"phase": "Running", "podIP": ip, "conditions": [{"type": "Ready", "status": "True"}]}}
 
 
@@ -48,7 +49,8 @@ def _service(name, ip, node_port=None):
 
 
 NODES = _ok({"items": [_node("cp1", "10.0.0.11", True), _node("w1", "10.0.0.21")]})
-WORKLOAD = _ok({"items": [_pod("web-0", "cp1", "10.244.0.5"), _pod("web-1", "w1", "10.244.1.5"),
+# The agnhost pod serves neither a page nor a shell: the pod checks and the reach plan leave it out.
+WORKLOAD = _ok({"items": [_pod("web-0", "cp1", "10.244.0.5"), _pod("web-1", "w1", "10.244.1.5"), _pod("agnhost", "w1", "10.244.1.9", web=False),
                           _service("web-0", "10.96.0.50"), _service("web-1", "10.96.0.51"), _service("web-nodeport", "10.96.0.52", 30080)]})
 
 
@@ -110,12 +112,28 @@ def _healthy():
                      "after": _leases("cp2_77ee", "cp1_1234"), "rollout": {"rc": 0, "stdout": 'deployment "failover-probe" successfully rolled out'},
                      "restarted": {"results": [{"item": {"key": "kube-controller-manager", "value": "cp1"}, "status": 200},
                                                {"item": {"key": "kube-scheduler", "value": "cp2"}, "status": 200}]}},
+        "extension": {"image": "registry.k8s.io/e2e-test-images/agnhost:2.63.0", "pod": "agnhost", "path": "/apis/verify.kubebin.io/v1",
+                      "result": _ok({url: {"api": {"rc": 0, "stdout": "NOW: 2026-12-04 19:30:00.1 +0000 UTC m=+20.5", "stderr": ""},
+                                           "denied": {"rc": 1, "stdout": "", "stderr": 'error: failed to create configmap: admission webhook '
+                                                      '"configmaps.verify.kubebin.io" denied the request: the configmap contains unwanted key and value'},
+                                           "admitted": {"rc": 0, "stdout": "configmap/verify-admitted created (server dry run)", "stderr": ""}}
+                                     for url in ("https://10.0.0.11:6443", "https://10.0.0.12:6443")})},
         "error": "",
     }
 
 
-# Checks whose probes go through another check's part (an exec that fails probes nothing).
-DEPENDENTS = {"exec": {"pod network", "cluster ip"}}
+# Checks whose probes go through another check's part (an exec that fails probes nothing; the
+# webhook and the aggregated API are probed by one command).
+DEPENDENTS = {"exec": {"pod network", "cluster ip"}, "webhook": {"aggregated api"}, "aggregated api": {"webhook"}}
+
+
+UNREACHABLE_WEBHOOK = 'Internal error occurred: failed calling webhook "configmaps.verify.kubebin.io": dial tcp 10.96.0.60:443: i/o timeout'
+
+
+def _set_extension(observed, url, probe, **values):
+    results = json.loads(observed["extension"]["result"]["stdout"])
+    results[url][probe].update(values)
+    observed["extension"]["result"]["stdout"] = json.dumps(results)
 
 
 def _by_name(observed, skip=()):
@@ -225,6 +243,20 @@ def _reach_answer(observed, pod, line_prefix, answer):
         ("failover", lambda o: o["failover"]["restarted"]["results"][1].update(status=-1, msg="Connection refused"),
          "kube-scheduler on cp2 did not answer /healthz after its restart (-1)"),
         ("failover", lambda o: o["failover"].update(restarted={}), "the stopped leaders were not seen running again"),
+        ("webhook", lambda o: _set_extension(o, "https://10.0.0.12:6443", "denied", rc=0, stderr=""),
+         "via https://10.0.0.12:6443 a ConfigMap the webhook refuses was created: the webhook was not called"),
+        ("webhook", lambda o: _set_extension(o, "https://10.0.0.12:6443", "denied", stderr=UNREACHABLE_WEBHOOK),
+         "via https://10.0.0.12:6443 the webhook was not answered: Internal error occurred: failed calling webhook"),
+        ("webhook", lambda o: _set_extension(o, "https://10.0.0.11:6443", "admitted", rc=1, stderr="Error from server (Forbidden)"),
+         "via https://10.0.0.11:6443 a ConfigMap the webhook admits was refused: Error from server (Forbidden)"),
+        ("webhook", lambda o: o["extension"].update(result={"rc": 2, "stderr": "python3: can't open file"}),
+         "the webhook and aggregated API probes: python3: can't open file"),
+        ("aggregated api", lambda o: _set_extension(o, "https://10.0.0.12:6443", "api", rc=1, stdout="",
+                                                    stderr="Error from server (ServiceUnavailable): the server is currently unable to handle the request"),
+         "via https://10.0.0.12:6443: Error from server (ServiceUnavailable)"),
+        ("aggregated api", lambda o: _set_extension(o, "https://10.0.0.11:6443", "api", stdout='{"kind":"APIResourceList"}'),
+         "via https://10.0.0.11:6443 /apis/verify.kubebin.io/v1 answered '{\"kind\":\"APIResourceList\"}', not the pod's page"),
+        ("aggregated api", lambda o: o["extension"].update(result=_ok({})), "no apiserver was asked"),
     ],
 )
 def test_each_check_fails_with_its_reason_when_its_property_is_broken(check, mutate, reason):
@@ -266,6 +298,32 @@ def test_a_failed_step_is_its_own_failed_check_and_the_others_say_what_they_lack
     by_name = {c["name"]: c for c in checks}
     assert "was not read (an earlier step failed)" in by_name["pods"]["reason"]
     assert by_name["nodes"]["ok"] is True
+
+
+def test_an_agnhost_pod_that_is_not_ready_fails_both_with_its_state():
+    def unready(observed):
+        _set_pods(observed, lambda items: items[2]["status"].update(
+            conditions=[{"type": "Ready", "status": "False"}],
+            containerStatuses=[{"name": "webhook", "ready": True, "state": {"running": {}}}, {"name": "api", "ready": False, "state": {"running": {}}}]))
+    checks = _by_name(_break(unready))
+    for name in ("webhook", "aggregated api"):
+        assert checks[name]["ok"] is False
+        assert checks[name]["reason"] == "the agnhost pod is not Running and Ready (Running not ready: api)"
+    assert checks["pods"]["ok"] is True     # the web pods' check is not about it
+
+
+def test_without_an_agnhost_image_the_webhook_and_aggregated_api_are_skipped():
+    checks = _by_name(_break(lambda o: o["extension"].update(image="", result={})))
+    for name in ("webhook", "aggregated api"):
+        assert checks[name]["ok"] is None
+        assert checks[name]["reason"] == "skipped: verify_agnhost_image is empty: no agnhost image to serve it"
+    assert [c for c in checks.values() if c["ok"] is False] == []
+
+
+def test_a_webhook_or_apiservice_left_behind_is_a_failed_cleanup():
+    checks = cluster_verify.checks(_break(lambda o: o.update(cleanup_cluster={"rc": 1, "stderr": "Unable to connect to the server"})))
+    assert checks[-1] == {"name": "cleanup", "ok": False, "reason": "the webhook and the APIService were not removed: Unable to connect to the server",
+                          "line": "FAIL cleanup             the webhook and the APIService were not removed: Unable to connect to the server"}
 
 
 def test_a_namespace_left_behind_is_a_failed_check_of_its_own():
