@@ -1,11 +1,13 @@
 # Copyright (c) kubebin.cluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Small file helpers shared by the collection's modules: read, atomic write, mode fix-up."""
+"""Small file helpers shared by the collection's modules: read, atomic write, mode fix-up, removal."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import stat
 import tempfile
 
@@ -63,3 +65,53 @@ def fix_mode(path, mode):
         os.chmod(path, mode)
         return True
     return False
+
+
+def _unescape_mount(field):
+    """A mount point as /proc/self/mountinfo writes it (space, tab, newline and backslash octal)."""
+    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), field)
+
+
+def mount_points(mountinfo="/proc/self/mountinfo"):
+    """Every mount point of this process's mount namespace ([] where the file cannot be read)."""
+    try:
+        with open(mountinfo, encoding="utf-8") as handle:
+            return [_unescape_mount(line.split()[4]) for line in handle if len(line.split()) > 4]
+    except OSError:
+        return []
+
+
+def removal_problem(path, mounts):
+    """Why PATH cannot be removed safely, or None: a mount strictly below it would be reached
+    through (a pod's volume under /var/lib/kubelet, say); the caller unmounts it first."""
+    inside = sorted(mount for mount in mounts if mount.startswith(path.rstrip("/") + "/"))
+    if inside:
+        return "%s has file systems mounted below it (%s): unmount them first" % (path, ", ".join(inside))
+    return None
+
+
+def present(path, mounts):
+    """Whether remove_path(PATH, MOUNTS) would remove anything (a mount point counts when not empty)."""
+    if not os.path.lexists(path):
+        return False
+    if os.path.isdir(path) and not os.path.islink(path) and os.path.normpath(path) in mounts:
+        return bool(os.listdir(path))
+    return True
+
+
+def remove_path(path, mounts):
+    """Remove PATH: a file or link, or a directory with everything below it. A directory that is
+    itself a mount point (in MOUNTS) is emptied and kept: the mount is the host's (a volume under
+    /var/lib/containerd). Call removal_problem first. True if anything was removed."""
+    if not os.path.lexists(path):
+        return False
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.remove(path)
+        return True
+    if os.path.normpath(path) not in mounts:
+        shutil.rmtree(path)
+        return True
+    removed = False
+    for name in os.listdir(path):
+        removed = remove_path(os.path.join(path, name), mounts) or removed
+    return removed

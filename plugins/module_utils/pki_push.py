@@ -55,8 +55,8 @@ def _absent_paths(absent, entries):
     paths = []
     for index, path in enumerate(absent or []):
         path = _absolute(path, "absent[%d]:" % index)
-        if any(entry["dest"] == path for entry in entries):
-            raise PkiError("absent[%d]: %s is also a file to write" % (index, path))
+        if any(entry["dest"] == path or entry["dest"].startswith(path + "/") for entry in entries):
+            raise PkiError("absent[%d]: %s is also a file to write, or holds one" % (index, path))
         paths.append(path)
     return sorted(set(paths))
 
@@ -124,7 +124,8 @@ def _ensure_directories(entries, check_mode, set_attrs, parent_mode):
 
 def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=None, marks=None, directories=None):
     """Ensure DIRECTORIES (created, or their mode/owner/group fixed); write each file whose content
-    differs (atomically); fix mode/owner/group of the others; remove the ABSENT paths that exist;
+    differs (atomically); fix mode/owner/group of the others; remove the ABSENT paths that exist
+    (a directory with everything below it, a mount point emptied; a mount below one is refused);
     write each of MARKS ({mark path: [watched dests]}) whose watched files changed.
 
     set_attrs(path, mode, owner, group) -> changed; the module passes its
@@ -138,6 +139,11 @@ def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=N
     entries = normalize_entries(files)
     retired = _absent_paths(absent, entries)
     mark_plan = _mark_plan(marks, entries)
+    # Refused before anything is written: a removal that would reach through a mount.
+    mounts = fs.mount_points() if retired else []
+    problems = [problem for problem in (fs.removal_problem(path, mounts) for path in retired if os.path.lexists(path)) if problem]
+    if problems:
+        raise PkiError("; ".join(problems))
     changed_paths, created_dirs = _ensure_directories(_directory_entries(directories), check_mode, set_attrs, dir_mode)
     for entry in entries:
         directory = os.path.dirname(entry["dest"])
@@ -154,10 +160,10 @@ def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=N
         elif set_attrs(entry["dest"], entry["mode"], entry["owner"], entry["group"]):
             changed_paths.append(entry["dest"])
     for path in retired:
-        if os.path.lexists(path):
+        if fs.present(path, mounts):
             changed_paths.append(path)
             if not check_mode:
-                os.remove(path)
+                fs.remove_path(path, mounts)
     marked = _write_marks(mark_plan, set(changed_paths), check_mode)
     return {
         "changed": bool(changed_paths or created_dirs),

@@ -14,6 +14,7 @@ description:
     writes each file of O(files) whose content differs, atomically (temporary file in the same
     directory, created with the final mode, then renamed), and fixes mode, owner and group of the
     others. A missing parent directory not in O(directories) is created V(0755), root's.
+  - Removes each path of O(absent) that exists, last (a component's files when a host is reset).
   - One call checks everything of a component that a task per file would check one round trip at
     a time; a rerun where nothing differs changes nothing.
   - Contents are not logged (they may hold credentials) and diffs show the changed paths only; the
@@ -51,7 +52,7 @@ options:
     description: Files to ensure.
     type: list
     elements: dict
-    required: true
+    default: []
     suboptions:
       dest:
         description: Absolute path on the host.
@@ -71,6 +72,17 @@ options:
       group:
         description: Group; unchanged when omitted.
         type: str
+  absent:
+    description:
+      - Paths that must not exist on the host; each one present is removed and reported. A
+        directory goes with everything below it.
+      - A directory that is itself a mount point (a volume) is emptied and kept. A directory with
+        a file system mounted below it is refused before anything is changed, naming the mounts,
+        and the caller unmounts them first (a pod's volumes below C(/var/lib/kubelet), for example).
+      - A path that is in O(files), or holds one of them, is an error.
+    type: list
+    elements: path
+    default: []
   marks:
     description:
       - Restart marks, as a mapping of mark path to the destinations (paths of O(files)) it watches,
@@ -94,11 +106,17 @@ EXAMPLES = r"""
         group: root
   register: _containerd_files
   notify: containerd_restart
+
+- name: Remove kube-proxy's files (a host being reset)
+  kubebin.cluster.host_files:
+    absent:
+      - /etc/kubernetes/kube-proxy-config.yaml
+      - /etc/systemd/system/kube-proxy.service
 """
 
 RETURN = r"""
 changed_paths:
-  description: Directories and files created, written or whose attributes were fixed (or would be, in check mode).
+  description: Directories and files created, written, removed or whose attributes were fixed (or would be, in check mode).
   returned: success
   type: list
   elements: str
@@ -134,8 +152,9 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             directories=dict(type="list", elements="dict", default=[], options=dict(path=dict(type="path", required=True), **_ATTRS)),
-            files=dict(type="list", elements="dict", required=True, options=dict(
+            files=dict(type="list", elements="dict", default=[], options=dict(
                 dest=dict(type="path", required=True), content=dict(type="str", required=True, no_log=True), **_ATTRS)),
+            absent=dict(type="list", elements="path", default=[]),
             marks=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
@@ -144,7 +163,7 @@ def main():
     set_attrs = attributes_setter(module)
     exit_with_result(module, "host_files", lambda: push_files(
         module.params["files"], dir_mode=0o755, check_mode=module.check_mode, set_attrs=set_attrs, marks=module.params["marks"],
-        directories=module.params["directories"]))
+        directories=module.params["directories"], absent=module.params["absent"]))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import stat
 
 import pytest
 
+from ansible_collections.kubebin.cluster.plugins.module_utils import pki_fs as fs
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_push import push_files
 from pki_helpers import snapshot
@@ -78,11 +79,56 @@ def test_retired_files_are_removed_once_and_check_mode_only_reports_them(tmp_pat
 @pytest.mark.parametrize("absent, message", [
     (["relative.conf"], r"absent\[0\]: must be an absolute path"),
     (["{root}/pki/ca.crt"], r"absent\[0\]: .*/pki/ca.crt is also a file to write"),
+    (["{root}/pki"], r"absent\[0\]: .*/pki is also a file to write, or holds one"),
 ])
 def test_retired_paths_are_validated_before_anything_is_written(tmp_path, absent, message):
     with pytest.raises(PkiError, match=message):
         push_files(files(tmp_path), absent=[a.format(root=tmp_path) for a in absent])
     assert not (tmp_path / "pki").exists()
+
+
+def test_a_retired_directory_goes_with_everything_below_it(tmp_path):
+    tree = tmp_path / "var/lib/kubelet"
+    (tree / "pods/uid/volumes").mkdir(parents=True)
+    (tree / "pods/uid/volumes/token").write_text("SECRET\n")
+    os.symlink("/etc/passwd", tree / "link")  # a link is removed, never followed
+    check = push_files([], check_mode=True, absent=[str(tree)])
+    assert check["changed_paths"] == [str(tree)] and (tree / "pods/uid/volumes/token").exists()
+    assert push_files([], absent=[str(tree)])["changed_paths"] == [str(tree)]
+    assert not tree.exists() and os.path.exists("/etc/passwd")
+    assert push_files([], absent=[str(tree)])["changed"] is False
+
+
+def test_a_mount_point_is_emptied_and_kept(tmp_path):
+    volume = tmp_path / "var/lib/containerd"
+    (volume / "io.containerd.content.v1.content").mkdir(parents=True)
+    (volume / "meta.db").write_text("x")
+    mounts = [str(volume)]
+    assert fs.present(str(volume), mounts)
+    assert fs.remove_path(str(volume), mounts) is True
+    assert volume.is_dir() and os.listdir(volume) == []
+    assert not fs.present(str(volume), mounts)
+    assert fs.remove_path(str(volume), mounts) is False
+
+
+def test_a_removal_through_a_mount_is_refused_before_anything_changes(tmp_path, monkeypatch):
+    tree = tmp_path / "var/lib/kubelet"
+    (tree / "pods/uid/volumes/secret").mkdir(parents=True)
+    inside = str(tree / "pods/uid/volumes/secret")
+    monkeypatch.setattr(fs, "mount_points", lambda: ["/", inside])
+    with pytest.raises(PkiError, match=r"var/lib/kubelet has file systems mounted below it \(.*/volumes/secret\): unmount"):
+        push_files(files(tmp_path), absent=[str(tree)])
+    assert tree.exists() and not (tmp_path / "pki").exists()
+
+
+def test_mount_points_are_read_with_their_escapes(tmp_path):
+    info = tmp_path / "mountinfo"
+    info.write_text("22 1 0:21 / / rw - ext4 /dev/vda rw\n"
+                    "90 22 0:50 / /var/lib/kubelet/pods/a/volumes/kubernetes.io~projected/kube\\040api rw - tmpfs tmpfs rw\n")
+    assert fs.mount_points(str(info)) == ["/", "/var/lib/kubelet/pods/a/volumes/kubernetes.io~projected/kube api"]
+    assert fs.mount_points(str(tmp_path / "missing")) == []
+    assert fs.removal_problem("/var/lib/kubelet", fs.mount_points(str(info))).startswith("/var/lib/kubelet has file systems")
+    assert fs.removal_problem("/var/lib/kube", fs.mount_points(str(info))) is None
 
 
 def test_a_mark_is_written_only_when_a_file_it_watches_changes(tmp_path):

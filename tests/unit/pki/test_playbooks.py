@@ -250,3 +250,49 @@ def test_user_kubeconfig_playbook_never_signs_with_a_new_ca(tmp_path):
     assert result.returncode != 0
     assert "holds no cluster CA (ca.crt and ca.key): run playbooks/pki.yml" in result.stdout, result.stdout[-3000:]
     assert not (tmp_path / "pki").exists()
+
+
+RETIRE = """
+- name: As remove_node.yml's last play
+  hosts: kube_control_plane[0]
+  gather_facts: false
+  tasks:
+    - name: Move the node's PKI files to the attic
+      ansible.builtin.include_role:
+        name: kubebin.cluster.pki
+        tasks_from: retire
+      vars:
+        pki_retire_node: "{{ retire }}"
+"""
+
+
+def test_a_removed_nodes_pki_files_go_to_a_dated_attic_and_nothing_else_moves(tmp_path):
+    assert playbook(tmp_path, os.path.join(REPO, "playbooks", "pki.yml")).returncode == 0
+    pki = tmp_path / "pki"
+    before = snapshot(str(pki))
+    (tmp_path / "retire.yml").write_text(RETIRE)
+    result = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=w1")
+    assert result.returncode == 0, result.stdout[-3000:]
+    moved = {name: digest for name, digest in before.items() if name.startswith("nodes/w1/")}
+    assert sorted(moved) == ["nodes/w1/kubelet-client.crt", "nodes/w1/kubelet-client.key", "nodes/w1/kubelet.conf",
+                             "nodes/w1/kubelet.crt", "nodes/w1/kubelet.key"]
+    after = snapshot(str(pki))
+    attic = {name: digest for name, digest in after.items() if name.startswith("attic/")}
+    # attic/<UTC time>/nodes/w1/<file>, the same bytes, private to the controller's user
+    assert sorted(re.sub(r"^attic/\d{8}T\d{6}Z/", "", name) for name in attic) == sorted(moved)
+    assert sorted(attic.values()) == sorted(moved.values())
+    stamp = next(iter(attic)).split("/")[1]
+    assert stat.S_IMODE(os.stat(pki / "attic" / stamp).st_mode) == 0o700
+    assert {name: digest for name, digest in after.items() if not name.startswith("attic/")} == \
+        {name: digest for name, digest in before.items() if name not in moved}
+    assert "moved to %s/attic/%s/nodes/w1" % (pki, stamp) in result.stdout
+    # a second run finds nothing to move and says why
+    again = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=w1")
+    assert again.returncode == 0 and "changed=0" in again.stdout and "no PKI files of w1" in again.stdout
+    assert snapshot(str(pki)) == after
+
+
+def test_retire_refuses_a_name_that_is_not_a_node(tmp_path):
+    (tmp_path / "retire.yml").write_text(RETIRE)
+    result = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=../..")
+    assert result.returncode != 0 and "pki_retire_node must name an inventory node" in result.stdout, result.stdout[-3000:]
