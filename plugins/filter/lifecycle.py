@@ -18,6 +18,12 @@ _KEPT_GROUPS = {
     "etcd": "remove_etcd_member.yml",
 }
 _TRUE = ("true", "yes", "on", "1")
+_NOT_BUILT = ("remove_control_plane.yml",)
+
+
+def _playbook(group):
+    playbook = _KEPT_GROUPS[group]
+    return playbook + (" (not built yet)" if playbook in _NOT_BUILT else "")
 
 
 def _kept_groups(name, groups):
@@ -34,8 +40,8 @@ def node_removal_refusals(node, groups):
                 "the inventory afterwards)" % node]
     kept = _kept_groups(node, groups)
     if kept:
-        return ["node '%s' is in %s: remove_node.yml removes workers only; %s is removed by %s (not built yet)"
-                % (node, " and ".join(kept), node, " and ".join(_KEPT_GROUPS[group] for group in kept))]
+        return ["node '%s' is in %s: remove_node.yml removes workers only; %s is removed by %s"
+                % (node, " and ".join(kept), node, " and ".join(_playbook(group) for group in kept))]
     workers = groups.get("kube_node", [])
     if node not in workers:
         return ["node '%s' is not in kube_node: remove_node.yml removes workers (reset.yml cleans a host that is in no "
@@ -58,8 +64,8 @@ def reset_refusals(hosts, groups, confirm, limit):
         kept = _kept_groups(name, groups)
         if kept:
             errors.append("host '%s' is in %s: reset.yml resets hosts that are neither control-plane hosts nor etcd "
-                          "members; remove it from there first (%s, not built yet)"
-                          % (name, " and ".join(kept), " and ".join(_KEPT_GROUPS[group] for group in kept)))
+                          "members; remove it from there first with %s"
+                          % (name, " and ".join(kept), " and ".join(_playbook(group) for group in kept)))
     return errors
 
 

@@ -72,13 +72,34 @@ def _unescape_mount(field):
     return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match.group(1), 8)), field)
 
 
-def mount_points(mountinfo="/proc/self/mountinfo"):
-    """Every mount point of this process's mount namespace ([] where the file cannot be read)."""
+def mount_table(mountinfo="/proc/self/mountinfo"):
+    """(mount point, root of the mount within its file system) of every mount of this process's
+    mount namespace, in mount order ([] where the file cannot be read)."""
     try:
         with open(mountinfo, encoding="utf-8") as handle:
-            return [_unescape_mount(line.split()[4]) for line in handle if len(line.split()) > 4]
+            return [(_unescape_mount(fields[4]), _unescape_mount(fields[3]))
+                    for fields in (line.split() for line in handle) if len(fields) > 4]
     except OSError:
         return []
+
+
+def mount_points(mountinfo="/proc/self/mountinfo"):
+    """Every mount point of this process's mount namespace ([] where the file cannot be read)."""
+    return [point for point, _root in mount_table(mountinfo)]
+
+
+def mounts_to_unmount(directories, table):
+    """The mount points of TABLE (mount_table) to unmount so that DIRECTORIES can be removed:
+    every mount below one, and the directory itself where it is bound onto itself (the kubelet
+    does that to share mount propagation; a disk of its own stays mounted and is emptied).
+    Innermost first, a point mounted twice listed twice (each umount takes one layer)."""
+    found = []
+    for directory in directories:
+        top = os.path.normpath(directory)
+        for point, root in table:
+            if point.startswith(top.rstrip("/") + "/") or (point == top and root == top):
+                found.append(point)
+    return sorted(found, reverse=True)
 
 
 def removal_problem(path, mounts):

@@ -122,14 +122,17 @@ def _ensure_directories(entries, check_mode, set_attrs, parent_mode):
     return changed, created
 
 
-def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=None, marks=None, directories=None):
+def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=None, marks=None, directories=None,
+               unmount=None, umount=None):
     """Ensure DIRECTORIES (created, or their mode/owner/group fixed); write each file whose content
-    differs (atomically); fix mode/owner/group of the others; remove the ABSENT paths that exist
-    (a directory with everything below it, a mount point emptied; a mount below one is refused);
-    write each of MARKS ({mark path: [watched dests]}) whose watched files changed.
+    differs (atomically); fix mode/owner/group of the others; unmount what is mounted below each
+    of UNMOUNT (fs.mounts_to_unmount), then remove the ABSENT paths that exist (a directory with
+    everything below it, a mount point emptied; a mount left below one is refused); write each of
+    MARKS ({mark path: [watched dests]}) whose watched files changed.
 
     set_attrs(path, mode, owner, group) -> changed; the module passes its
-    set_fs_attributes_if_different, tests the default (mode only).
+    set_fs_attributes_if_different, tests the default (mode only). umount(point) unmounts one
+    layer; the module passes one that runs umount(8).
     """
     if set_attrs is None:
         def set_attrs(path, mode, owner, group):
@@ -139,11 +142,17 @@ def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=N
     entries = normalize_entries(files)
     retired = _absent_paths(absent, entries)
     mark_plan = _mark_plan(marks, entries)
-    # Refused before anything is written: a removal that would reach through a mount.
-    mounts = fs.mount_points() if retired else []
+    unmounted = fs.mounts_to_unmount([_absolute(path, "unmount[%d]:" % index) for index, path in enumerate(unmount or [])],
+                                     fs.mount_table()) if unmount else []
+    # Refused before anything changes: a removal that would reach through a mount that UNMOUNT
+    # does not take away.
+    mounts = [point for point in fs.mount_points() if point not in unmounted] if retired else []
     problems = [problem for problem in (fs.removal_problem(path, mounts) for path in retired if os.path.lexists(path)) if problem]
     if problems:
         raise PkiError("; ".join(problems))
+    if not check_mode:
+        for point in unmounted:
+            umount(point)
     changed_paths, created_dirs = _ensure_directories(_directory_entries(directories), check_mode, set_attrs, dir_mode)
     for entry in entries:
         directory = os.path.dirname(entry["dest"])
@@ -165,6 +174,7 @@ def push_files(files, dir_mode=0o700, check_mode=False, set_attrs=None, absent=N
             if not check_mode:
                 fs.remove_path(path, mounts)
     marked = _write_marks(mark_plan, set(changed_paths), check_mode)
+    changed_paths = unmounted + changed_paths
     return {
         "changed": bool(changed_paths or created_dirs),
         "changed_paths": changed_paths,

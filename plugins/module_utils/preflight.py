@@ -16,6 +16,7 @@ from ansible_collections.kubebin.cluster.plugins.module_utils.host_address impor
 from ansible_collections.kubebin.cluster.plugins.module_utils import preflight_spec as spec_checks
 from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_pki import pki_errors
 from ansible_collections.kubebin.cluster.plugins.module_utils.preflight_sources import source_errors
+from ansible_collections.kubebin.cluster.plugins.module_utils.systemd_calendar import calendar_problem
 
 REQUIRED_GROUPS = ("etcd", "kube_control_plane", "kube_node")
 CLUSTER_GROUPS = REQUIRED_GROUPS + ("k8s_cluster",)
@@ -31,9 +32,10 @@ RENAMED = {
 }
 # kubebin_* settings that are the host's own; every other kubebin_* setting is cluster-wide.
 PER_HOST = ("kubebin_node_name", "kubebin_node_ip", "kubebin_arch")
-# Role options the network checks read, by the key they use.
+# Role options the network and path checks read, by the key they use.
 NETWORK_OPTIONS = {
     "etcd_data_dir": "etcd_data_dir",
+    "etcd_backup_schedule": "etcd_backup_schedule",
     "pod_network_plugin": "pod_network_plugin",
     "kubelet_max_pods": "max_pods",
     "kube_controller_manager_node_cidr_mask_size_ipv6": "node_cidr_mask_size_ipv6",
@@ -315,6 +317,14 @@ def _check_paths(settings, errors):
         errors.append("etcd_data_dir '%s' is inside a temporary directory: etcd data would be lost on reboot" % data_dir)
 
 
+def _check_schedules(settings, errors):
+    schedule = str(settings.get("etcd_backup_schedule") or "")
+    problem = calendar_problem(schedule) if schedule else None
+    if problem:
+        errors.append("etcd_backup_schedule '%s' is not a systemd calendar event: %s. Give one such as 'daily', "
+                      "'hourly' or '*-*-* 02:30:00' (systemd.time(7)), or '' for no scheduled snapshots" % (schedule, problem))
+
+
 def preflight_errors(hosts, settings):
     """Return a list of problems with the inventory HOSTS and the cluster SETTINGS."""
     errors = []
@@ -326,6 +336,7 @@ def preflight_errors(hosts, settings):
     _check_names(settings, errors)
     _check_versions(settings, errors)
     _check_paths(settings, errors)
+    _check_schedules(settings, errors)
     return errors
 
 

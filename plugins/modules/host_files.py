@@ -83,6 +83,15 @@ options:
     type: list
     elements: path
     default: []
+  unmount:
+    description:
+      - Directories below which every file system is unmounted, innermost first, before O(absent) is
+        removed; the directory itself too where it is bound onto itself (the kubelet binds its root
+        directory onto itself), not where it is a file system of its own (it is emptied and kept).
+      - Each unmounted mount point is reported among RV(changed_paths).
+    type: list
+    elements: path
+    default: []
   marks:
     description:
       - Restart marks, as a mapping of mark path to the destinations (paths of O(files)) it watches,
@@ -107,6 +116,11 @@ EXAMPLES = r"""
   register: _containerd_files
   notify: containerd_restart
 
+- name: Remove the kubelet's directory with the pods' volumes mounted below it (a host being reset)
+  kubebin.cluster.host_files:
+    unmount: [/var/lib/kubelet]
+    absent: [/var/lib/kubelet]
+
 - name: Remove kube-proxy's files (a host being reset)
   kubebin.cluster.host_files:
     absent:
@@ -116,7 +130,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed_paths:
-  description: Directories and files created, written, removed or whose attributes were fixed (or would be, in check mode).
+  description:
+    - Mount points unmounted, directories and files created, written, removed or whose attributes were fixed (or
+      would be, in check mode).
   returned: success
   type: list
   elements: str
@@ -155,15 +171,20 @@ def main():
             files=dict(type="list", elements="dict", default=[], options=dict(
                 dest=dict(type="path", required=True), content=dict(type="str", required=True, no_log=True), **_ATTRS)),
             absent=dict(type="list", elements="path", default=[]),
+            unmount=dict(type="list", elements="path", default=[]),
             marks=dict(type="dict", default={}),
         ),
         supports_check_mode=True,
     )
 
+    def umount(point):
+        # One layer at a time; a mount that cannot be taken away fails the task, naming it.
+        module.run_command(["umount", point], check_rc=True)
+
     set_attrs = attributes_setter(module)
     exit_with_result(module, "host_files", lambda: push_files(
         module.params["files"], dir_mode=0o755, check_mode=module.check_mode, set_attrs=set_attrs, marks=module.params["marks"],
-        directories=module.params["directories"], absent=module.params["absent"]))
+        directories=module.params["directories"], absent=module.params["absent"], unmount=module.params["unmount"], umount=umount))
 
 
 if __name__ == "__main__":

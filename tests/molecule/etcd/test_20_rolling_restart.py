@@ -12,11 +12,12 @@ WRITER_MAX_WRITES = 3000
 
 
 class Writer(threading.Thread):
-    """Bounded writer (time and count): one etcdctl put through all endpoints per write."""
+    """Bounded writer (time and count): one etcdctl put through ENDPOINTS (all members) per write."""
 
-    def __init__(self):
+    def __init__(self, endpoints=None):
         super().__init__(daemon=True)
         self.stop = threading.Event()
+        self.endpoints = endpoints
         self.ok, self.failed = [], []
 
     def run(self):
@@ -24,7 +25,7 @@ class Writer(threading.Thread):
         n = 0
         while not self.stop.is_set() and time.monotonic() < deadline and n < WRITER_MAX_WRITES:
             key = "/kubebin-test/writer/%05d" % n
-            run = etcdctl("put", key, str(n))
+            run = etcdctl("put", key, str(n), endpoints=self.endpoints)
             (self.ok if run.returncode == 0 else self.failed).append((key, run.stderr.strip()))
             n += 1
             time.sleep(0.05)

@@ -131,6 +131,74 @@ def test_mount_points_are_read_with_their_escapes(tmp_path):
     assert fs.removal_problem("/var/lib/kube", fs.mount_points(str(info))) is None
 
 
+def test_mounts_to_unmount_are_below_the_directory_or_its_own_bind_innermost_first():
+    table = [("/", "/"), ("/var/lib/kubelet", "/var/lib/kubelet"),  # bound onto itself
+             ("/var/lib/kubelet/pods/a/volumes/secret", "/"), ("/var/lib/kubelet/pods/a/volumes/secret", "/"),
+             ("/var/lib/kubelet/plugins", "/"), ("/var/lib/kubelet2/x", "/"),
+             ("/var/lib/containerd", "/var/lib/docker/volumes/abc/_data")]  # a volume of its own
+    assert fs.mounts_to_unmount(["/var/lib/kubelet/"], table) == [
+        "/var/lib/kubelet/pods/a/volumes/secret", "/var/lib/kubelet/pods/a/volumes/secret", "/var/lib/kubelet/plugins",
+        "/var/lib/kubelet"]
+    assert fs.mounts_to_unmount(["/var/lib/containerd"], table) == []
+    assert fs.mounts_to_unmount([], table) == []
+
+
+def test_mount_table_reads_the_root_of_each_mount(tmp_path):
+    info = tmp_path / "mountinfo"
+    info.write_text("22 1 0:21 / / rw - ext4 /dev/vda rw\n"
+                    "95 22 0:21 /var/lib/kubelet /var/lib/kubelet rw - ext4 /dev/vda rw\n")
+    assert fs.mount_table(str(info)) == [("/", "/"), ("/var/lib/kubelet", "/var/lib/kubelet")]
+    assert fs.mount_table(str(tmp_path / "missing")) == []
+
+
+class FakeMounts:
+    """A mount namespace for push_files: umount takes the innermost layer of a point away."""
+
+    def __init__(self, table):
+        self.table = list(table)
+        self.unmounted = []
+
+    def umount(self, point):
+        index = max(i for i, (mounted, _root) in enumerate(self.table) if mounted == point)
+        del self.table[index]
+        self.unmounted.append(point)
+
+    def install(self, monkeypatch):
+        monkeypatch.setattr(fs, "mount_table", lambda: list(self.table))
+        monkeypatch.setattr(fs, "mount_points", lambda: [point for point, _root in self.table])
+
+
+def test_unmount_takes_the_mounts_away_before_the_removal(tmp_path, monkeypatch):
+    tree = tmp_path / "var/lib/kubelet"
+    (tree / "pods/a/volumes/secret").mkdir(parents=True)
+    (tree / "pods/a/volumes/secret/token").write_text("x")
+    secret = str(tree / "pods/a/volumes/secret")
+    mounts = FakeMounts([("/", "/"), (str(tree), str(tree)), (secret, "/"), (secret, "/")])
+    mounts.install(monkeypatch)
+
+    check = push_files([], check_mode=True, absent=[str(tree)], unmount=[str(tree)], umount=mounts.umount)
+    assert check["changed_paths"] == [secret, secret, str(tree), str(tree)] and mounts.unmounted == []
+    assert tree.exists()
+
+    done = push_files([], absent=[str(tree)], unmount=[str(tree)], umount=mounts.umount)
+    assert mounts.unmounted == [secret, secret, str(tree)]
+    assert done["changed_paths"] == [secret, secret, str(tree), str(tree)]
+    assert not tree.exists() and mounts.table == [("/", "/")]
+    assert push_files([], absent=[str(tree)], unmount=[str(tree)], umount=mounts.umount)["changed"] is False
+
+
+def test_a_mount_that_unmount_does_not_cover_is_refused_before_any_umount(tmp_path, monkeypatch):
+    tree = tmp_path / "var/lib/kubelet"
+    inside = str(tree / "pods/a/volumes/secret")
+    os.makedirs(inside)
+    os.makedirs(tmp_path / "other/x")
+    mounts = FakeMounts([("/", "/"), (inside, "/"), (str(tmp_path / "other/x"), "/")])
+    mounts.install(monkeypatch)
+    with pytest.raises(PkiError, match=r"has file systems mounted below it"):
+        push_files([], absent=[str(tree), str(tmp_path / "other")], unmount=[str(tree)], umount=mounts.umount)
+    assert mounts.unmounted == [] and tree.exists()
+
+
 def test_a_mark_is_written_only_when_a_file_it_watches_changes(tmp_path):
     key = str(tmp_path / "pki/etcd/server.key")
     ca_mark, key_mark = str(tmp_path / "ca.restart-pending"), str(tmp_path / "key.restart-pending")

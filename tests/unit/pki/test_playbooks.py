@@ -264,6 +264,7 @@ RETIRE = """
       vars:
         pki_retire_node: "{{ retire }}"
 """
+RETIRE_MEMBER = RETIRE.replace("pki_retire_node", "pki_retire_etcd_member")
 
 
 def test_a_removed_nodes_pki_files_go_to_a_dated_attic_and_nothing_else_moves(tmp_path):
@@ -295,4 +296,23 @@ def test_a_removed_nodes_pki_files_go_to_a_dated_attic_and_nothing_else_moves(tm
 def test_retire_refuses_a_name_that_is_not_a_node(tmp_path):
     (tmp_path / "retire.yml").write_text(RETIRE)
     result = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=../..")
-    assert result.returncode != 0 and "pki_retire_node must name an inventory node" in result.stdout, result.stdout[-3000:]
+    assert result.returncode != 0 and "give one of pki_retire_node and pki_retire_etcd_member" in result.stdout, result.stdout[-3000:]
+
+
+def test_a_removed_etcd_members_certificates_go_to_the_attic(tmp_path):
+    assert playbook(tmp_path, os.path.join(REPO, "playbooks", "pki.yml")).returncode == 0
+    pki = tmp_path / "pki"
+    before = snapshot(str(pki))
+    (tmp_path / "retire.yml").write_text(RETIRE_MEMBER)
+    result = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=cp2")
+    assert result.returncode == 0, result.stdout[-3000:]
+    moved = {name: digest for name, digest in before.items() if name.startswith("etcd/members/cp2/")}
+    assert sorted(moved) == ["etcd/members/cp2/peer.crt", "etcd/members/cp2/peer.key",
+                             "etcd/members/cp2/server.crt", "etcd/members/cp2/server.key"]
+    after = snapshot(str(pki))
+    attic = {re.sub(r"^attic/\d{8}T\d{6}Z/", "", name): digest for name, digest in after.items() if name.startswith("attic/")}
+    assert attic == moved
+    assert {name: digest for name, digest in after.items() if not name.startswith("attic/")} == \
+        {name: digest for name, digest in before.items() if name not in moved}
+    again = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=cp2")
+    assert again.returncode == 0 and "changed=0" in again.stdout and "no PKI files of cp2 in %s/etcd/members" % pki in again.stdout

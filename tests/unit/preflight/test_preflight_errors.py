@@ -36,6 +36,7 @@ SETTINGS = {
     "api_endpoint": "",
     "apiserver_extra_sans": [],
     "etcd_data_dir": "",
+    "etcd_backup_schedule": "*-*-* 02:30:00",
 }
 
 
@@ -135,6 +136,8 @@ def test_inventory_problems_are_named(change, expected):
         ({"containerd_version": "1.5.0"}, "kubebin_containerd_version '1.5.0' is not supported"),
         ({"etcd_data_dir": "/tmp/etcd"}, "etcd_data_dir '/tmp/etcd' is inside a temporary directory"),
         ({"etcd_data_dir": "/var/tmp/etcd"}, "etcd_data_dir '/var/tmp/etcd' is inside a temporary directory"),
+        ({"etcd_backup_schedule": "every night"}, "etcd_backup_schedule 'every night' is not a systemd calendar event"),
+        ({"etcd_backup_schedule": "*-*-* 24:00"}, "hour '24' is outside 0..23"),
     ],
 )
 def test_setting_problems_are_named(settings, expected):

@@ -25,7 +25,7 @@ def test_a_worker_may_be_removed():
     (["w1"], "removes one worker, named with -e node=NAME"),
     ("w9", "node 'w9' is not a host of the inventory"),
     ("cp1", "node 'cp1' is in kube_control_plane and etcd: remove_node.yml removes workers only; cp1 is removed by "
-            "remove_control_plane.yml and remove_etcd_member.yml (not built yet)"),
+            "remove_control_plane.yml (not built yet) and remove_etcd_member.yml"),
     ("cp2", "node 'cp2' is in kube_control_plane: "),
     ("e1", "node 'e1' is in etcd: remove_node.yml removes workers only; e1 is removed by remove_etcd_member.yml"),
     ("spare", "node 'spare' is not in kube_node"),
@@ -54,9 +54,9 @@ def test_a_reset_is_refused_without_confirmation_or_limit_and_for_kept_hosts():
         "reset.yml removes everything the collection put on the hosts it runs on: confirm with -e reset_confirm=true",
         "reset.yml needs --limit naming the hosts to reset: it never runs on a whole inventory",
         "host 'cp2' is in kube_control_plane: reset.yml resets hosts that are neither control-plane hosts nor etcd members; "
-        "remove it from there first (remove_control_plane.yml, not built yet)",
+        "remove it from there first with remove_control_plane.yml (not built yet)",
         "host 'e1' is in etcd: reset.yml resets hosts that are neither control-plane hosts nor etcd members; "
-        "remove it from there first (remove_etcd_member.yml, not built yet)",
+        "remove it from there first with remove_etcd_member.yml",
     ]
     assert len(reset_refusals(["w1"], GROUPS, None, "w1")) == 1
 
