@@ -53,7 +53,7 @@ image: docker ## build the systemd test-host image (cached)
 	tests/image/build.sh
 
 unit: venv collection ## unit and functional tests (pytest, real openssl/kubectl/etcd; real containerd 2.x once `make bundle` ran)
-	$(BIN)/pytest -q -p no:cacheprovider tests/unit
+	$(BIN)/pytest -q -p no:cacheprovider -n auto --dist loadfile tests/unit
 
 lint: venv collection ## ansible-lint, production profile
 	$(BIN)/ansible-lint --profile production

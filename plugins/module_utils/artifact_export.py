@@ -15,7 +15,7 @@ import os
 from ansible_collections.kubebin.cluster.plugins.module_utils import bundle_manifest
 from ansible_collections.kubebin.cluster.plugins.module_utils.artifact_fetch import ArtifactError, copy_stream, sha256_file
 from ansible_collections.kubebin.cluster.plugins.module_utils.artifact_obtain import safe_member_name
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_fs import atomic_write
+from ansible_collections.kubebin.cluster.plugins.module_utils.host_fs import atomic_write
 
 MANIFEST_KEYS = ("name", "version", "arch", "file", "sha256", "url")
 

@@ -18,7 +18,7 @@ from ansible_collections.kubebin.cluster.plugins.module_utils import bundle_mani
 from ansible_collections.kubebin.cluster.plugins.module_utils.artifact_fetch import (
     HEX64, ArtifactError, Fetcher, copy_stream, parse_checksum_file, place, remove_quietly, sha256_file,
 )
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_fs import atomic_write
+from ansible_collections.kubebin.cluster.plugins.module_utils.host_fs import atomic_write
 
 STAMP = ".verified.json"
 EXTRACT_STAMP = ".extracted.json"

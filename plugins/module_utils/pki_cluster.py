@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.kubebin.cluster.plugins.module_utils import pki_fs as fs
+from ansible_collections.kubebin.cluster.plugins.module_utils import host_fs as fs
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_engine import ensure_pki
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_kubeconfig import ensure_kubeconfigs
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_secrets import (

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Key and certificate primitives of the kubebin PKI (cryptography package).
 
-Everything here is pure: bytes in, objects or bytes out. File handling lives in pki_fs and the
+Everything here is pure: bytes in, objects or bytes out. File handling lives in host_fs and the
 declarative logic in pki_engine.
 """
 

@@ -19,7 +19,7 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto as crypto
-from ansible_collections.kubebin.cluster.plugins.module_utils import pki_fs as fs
+from ansible_collections.kubebin.cluster.plugins.module_utils import host_fs as fs
 
 CA_KEY_USAGE = ["digital_signature", "key_cert_sign", "crl_sign"]
 LEAF_KEY_USAGE = ["digital_signature", "key_encipherment"]

@@ -14,7 +14,7 @@ import os
 import re
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto as crypto
-from ansible_collections.kubebin.cluster.plugins.module_utils import pki_fs as fs
+from ansible_collections.kubebin.cluster.plugins.module_utils import host_fs as fs
 
 KUBECONFIG_MODE = 0o600
 # A bearer token goes into an HTTP header: visible ASCII only.

@@ -14,7 +14,7 @@ import secrets
 import string
 
 from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto as crypto
-from ansible_collections.kubebin.cluster.plugins.module_utils import pki_fs as fs
+from ansible_collections.kubebin.cluster.plugins.module_utils import host_fs as fs
 
 try:
     import yaml

@@ -44,23 +44,14 @@ def _weekday_problem(text):
     return None
 
 
-def _date_problem(text):
-    parts = text.split("-")
+def _parts_problem(text, separator, fields, kind, form):
+    """Why TEXT (a date or a time: 2 or 3 fields joined by SEPARATOR) is invalid, or None. Of
+    FIELDS, a date may leave out the first (the year), a time the last (the seconds)."""
+    parts = text.split(separator)
     if len(parts) not in (2, 3):
-        return "date '%s' is not [YEAR-]MONTH-DAY" % text
-    fields = _DATE_FIELDS[3 - len(parts):]
-    for part, (what, low, high) in zip(parts, fields):
-        problem = _field_problem(part, what, low, high)
-        if problem:
-            return problem
-    return None
-
-
-def _time_problem(text):
-    parts = text.split(":")
-    if len(parts) not in (2, 3):
-        return "time '%s' is not HH:MM[:SS]" % text
-    for part, (what, low, high) in zip(parts, _TIME_FIELDS):
+        return "%s '%s' is not %s" % (kind, text, form)
+    named = fields[3 - len(parts):] if kind == "date" else fields[:len(parts)]
+    for part, (what, low, high) in zip(parts, named):
         problem = _field_problem(part, what, low, high)
         if problem:
             return problem
@@ -81,11 +72,11 @@ def calendar_problem(expression):
         if problem:
             return problem
     if words and "-" in words[0]:
-        problem = _date_problem(words.pop(0))
+        problem = _parts_problem(words.pop(0), "-", _DATE_FIELDS, "date", "[YEAR-]MONTH-DAY")
         if problem:
             return problem
     if words and ":" in words[0]:
-        problem = _time_problem(words.pop(0))
+        problem = _parts_problem(words.pop(0), ":", _TIME_FIELDS, "time", "HH:MM[:SS]")
         if problem:
             return problem
     if words:

@@ -159,7 +159,7 @@ files:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_module import attributes_setter, exit_with_result
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_push import push_files
+from ansible_collections.kubebin.cluster.plugins.module_utils.file_push import push_files
 
 _ATTRS = dict(mode=dict(type="raw", required=True), owner=dict(type="str"), group=dict(type="str"))
 

@@ -82,6 +82,12 @@ def playbook(name: str, *extra: str, inventory: str = INVENTORY, timeout: int = 
                           capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 
+def pki_then_etcd(*pki_args: str):
+    """playbooks/pki.yml (with PKI_ARGS), then playbooks/etcd.yml when it passed: (pki run, etcd run or None)."""
+    pki = playbook("pki", *pki_args)
+    return pki, playbook("etcd") if pki.returncode == 0 else None
+
+
 def unit_state(name: str) -> dict:
     props = "InvocationID,ActiveState,ActiveEnterTimestampMonotonic,InactiveEnterTimestampMonotonic,NRestarts"
     out = host(name).check_output("systemctl show etcd.service --property=%s" % props)

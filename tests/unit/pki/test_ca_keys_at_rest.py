@@ -15,7 +15,7 @@ from ansible_collections.kubebin.cluster.plugins.module_utils import pki_crypto 
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_cluster import ensure_cluster_pki
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_engine import ensure_pki
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_push import push_files
+from ansible_collections.kubebin.cluster.plugins.module_utils.file_push import push_files
 from pki_helpers import REPO, find_tool, hosts, openssl, snapshot
 
 PASSPHRASE = "correct horse battery staple"

@@ -8,9 +8,9 @@ import stat
 
 import pytest
 
-from ansible_collections.kubebin.cluster.plugins.module_utils import pki_fs as fs
+from ansible_collections.kubebin.cluster.plugins.module_utils import host_fs as fs
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_push import push_files
+from ansible_collections.kubebin.cluster.plugins.module_utils.file_push import push_files
 from pki_helpers import snapshot
 
 

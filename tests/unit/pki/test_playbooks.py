@@ -267,29 +267,34 @@ RETIRE = """
 RETIRE_MEMBER = RETIRE.replace("pki_retire_node", "pki_retire_etcd_member")
 
 
-def test_a_removed_nodes_pki_files_go_to_a_dated_attic_and_nothing_else_moves(tmp_path):
+@pytest.mark.parametrize("template, name, kept, files", [
+    (RETIRE, "w1", "nodes", ["kubelet-client.crt", "kubelet-client.key", "kubelet.conf", "kubelet.crt", "kubelet.key"]),
+    (RETIRE_MEMBER, "cp2", "etcd/members", ["peer.crt", "peer.key", "server.crt", "server.key"]),
+])
+def test_a_removed_hosts_pki_files_go_to_a_dated_attic_and_nothing_else_moves(tmp_path, template, name, kept, files):
     assert playbook(tmp_path, os.path.join(REPO, "playbooks", "pki.yml")).returncode == 0
     pki = tmp_path / "pki"
     before = snapshot(str(pki))
-    (tmp_path / "retire.yml").write_text(RETIRE)
-    result = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=w1")
+    (tmp_path / "retire.yml").write_text(template)
+    result = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=" + name)
     assert result.returncode == 0, result.stdout[-3000:]
-    moved = {name: digest for name, digest in before.items() if name.startswith("nodes/w1/")}
-    assert sorted(moved) == ["nodes/w1/kubelet-client.crt", "nodes/w1/kubelet-client.key", "nodes/w1/kubelet.conf",
-                             "nodes/w1/kubelet.crt", "nodes/w1/kubelet.key"]
+    prefix = "%s/%s/" % (kept, name)
+    moved = {path: digest for path, digest in before.items() if path.startswith(prefix)}
+    assert sorted(moved) == [prefix + f for f in files]
     after = snapshot(str(pki))
-    attic = {name: digest for name, digest in after.items() if name.startswith("attic/")}
-    # attic/<UTC time>/nodes/w1/<file>, the same bytes, private to the controller's user
-    assert sorted(re.sub(r"^attic/\d{8}T\d{6}Z/", "", name) for name in attic) == sorted(moved)
+    attic = {path: digest for path, digest in after.items() if path.startswith("attic/")}
+    # attic/<UTC time>/<kept>/<name>/<file>, the same bytes, private to the controller's user
+    assert sorted(re.sub(r"^attic/\d{8}T\d{6}Z/", "", path) for path in attic) == sorted(moved)
     assert sorted(attic.values()) == sorted(moved.values())
     stamp = next(iter(attic)).split("/")[1]
     assert stat.S_IMODE(os.stat(pki / "attic" / stamp).st_mode) == 0o700
-    assert {name: digest for name, digest in after.items() if not name.startswith("attic/")} == \
-        {name: digest for name, digest in before.items() if name not in moved}
-    assert "moved to %s/attic/%s/nodes/w1" % (pki, stamp) in result.stdout
+    assert {path: digest for path, digest in after.items() if not path.startswith("attic/")} == \
+        {path: digest for path, digest in before.items() if path not in moved}
+    assert "moved to %s/attic/%s/%s/%s" % (pki, stamp, kept, name) in result.stdout
     # a second run finds nothing to move and says why
-    again = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=w1")
-    assert again.returncode == 0 and "changed=0" in again.stdout and "no PKI files of w1" in again.stdout
+    again = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=" + name)
+    assert again.returncode == 0 and "changed=0" in again.stdout
+    assert "no PKI files of %s in %s/%s" % (name, pki, kept) in again.stdout
     assert snapshot(str(pki)) == after
 
 
@@ -297,22 +302,3 @@ def test_retire_refuses_a_name_that_is_not_a_node(tmp_path):
     (tmp_path / "retire.yml").write_text(RETIRE)
     result = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=../..")
     assert result.returncode != 0 and "give one of pki_retire_node and pki_retire_etcd_member" in result.stdout, result.stdout[-3000:]
-
-
-def test_a_removed_etcd_members_certificates_go_to_the_attic(tmp_path):
-    assert playbook(tmp_path, os.path.join(REPO, "playbooks", "pki.yml")).returncode == 0
-    pki = tmp_path / "pki"
-    before = snapshot(str(pki))
-    (tmp_path / "retire.yml").write_text(RETIRE_MEMBER)
-    result = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=cp2")
-    assert result.returncode == 0, result.stdout[-3000:]
-    moved = {name: digest for name, digest in before.items() if name.startswith("etcd/members/cp2/")}
-    assert sorted(moved) == ["etcd/members/cp2/peer.crt", "etcd/members/cp2/peer.key",
-                             "etcd/members/cp2/server.crt", "etcd/members/cp2/server.key"]
-    after = snapshot(str(pki))
-    attic = {re.sub(r"^attic/\d{8}T\d{6}Z/", "", name): digest for name, digest in after.items() if name.startswith("attic/")}
-    assert attic == moved
-    assert {name: digest for name, digest in after.items() if not name.startswith("attic/")} == \
-        {name: digest for name, digest in before.items() if name not in moved}
-    again = playbook(tmp_path, tmp_path / "retire.yml", "-e", "retire=cp2")
-    assert again.returncode == 0 and "changed=0" in again.stdout and "no PKI files of cp2 in %s/etcd/members" % pki in again.stdout

@@ -2,14 +2,18 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Push a set of small files (certificates, keys, kubeconfigs, configurations, units) and their
-directories to a host in one call: write only what differs."""
+directories to a host in one call: write only what differs. The backend of the host_files and
+pki_files modules.
+
+Private to kubebin.cluster: its modules use it; nothing outside the collection should.
+"""
 
 from __future__ import annotations
 
 import os
 import stat
 
-from ansible_collections.kubebin.cluster.plugins.module_utils import pki_fs as fs
+from ansible_collections.kubebin.cluster.plugins.module_utils import host_fs as fs
 from ansible_collections.kubebin.cluster.plugins.module_utils.pki_crypto import PkiError
 
 

@@ -1,7 +1,11 @@
 # Copyright (c) kubebin.cluster contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Small file helpers shared by the collection's modules: read, atomic write, mode fix-up, removal."""
+"""Small file helpers shared by the collection's modules: read, atomic write, mode fix-up, mounts
+and removal, on the host the module runs on.
+
+Private to kubebin.cluster: its modules use it; nothing outside the collection should.
+"""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 import os
 import stat
 
-from ansible_collections.kubebin.cluster.plugins.module_utils.pki_fs import ensure_dir
+from ansible_collections.kubebin.cluster.plugins.module_utils.host_fs import ensure_dir
 
 
 def mode_of(path):
