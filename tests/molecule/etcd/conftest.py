@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
 import testinfra
 import yaml
@@ -109,3 +111,50 @@ def inventory_with_members(tmp_path, members: list) -> str:
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(data))
     os.symlink(os.path.join(SCENARIO, "inventory", "group_vars"), tmp_path / "group_vars")
     return str(tmp_path / "hosts.yml")
+
+
+WRITER_MAX_SECONDS = 240
+WRITER_MAX_WRITES = 3000
+
+
+class Writer(threading.Thread):
+    """Bounded writer (time and count): one etcdctl put through ENDPOINTS (all members) per write,
+    retried once when it fails; RETRIED lists the first failures, FAILED the writes whose retry
+    failed too. Used as a context manager around the operation under test.
+
+    etcd drops the proposals that reach the leader while it hands leadership over (a leader that
+    stops does that first), so a write in flight at that instant times out at its client, as it does
+    at every leader change; clients retry (the apiserver's clients do). The writer retries a failed
+    write once: a write fails only when the retry fails too, which a member down for longer than a
+    request, or a lost quorum, would cause. The retries are counted and bounded by the leader
+    changes the run can cause (one per restart).
+    """
+
+    def __init__(self, endpoints=None):
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.endpoints = endpoints
+        self.ok, self.retried, self.failed = [], [], []
+
+    def __enter__(self):
+        self.start()
+        time.sleep(2)
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(2)
+        self.stop.set()
+        self.join(timeout=30)
+
+    def run(self):
+        deadline = time.monotonic() + WRITER_MAX_SECONDS
+        n = 0
+        while not self.stop.is_set() and time.monotonic() < deadline and n < WRITER_MAX_WRITES:
+            key = "/kubebin-test/writer/%05d" % n
+            run = etcdctl("put", key, str(n), endpoints=self.endpoints)
+            if run.returncode != 0:
+                self.retried.append((key, run.stderr.strip()[-300:]))
+                run = etcdctl("put", key, str(n), endpoints=self.endpoints)
+            (self.ok if run.returncode == 0 else self.failed).append((key, run.stderr.strip()))
+            n += 1
+            time.sleep(0.05)

@@ -1,57 +1,9 @@
-"""Every certificate re-issued: members restart one at a time while a writer loses no write.
-
-etcd drops the proposals that reach the leader while it hands leadership over (a leader that
-stops does that first), so a write in flight at that instant times out at its client, as it does
-at every leader change; clients retry (the apiserver's clients do). The writer retries a failed
-write once: a write fails only when the retry fails too, which a member down for longer than a
-request, or a lost quorum, would cause. The retries are counted and bounded by the leader
-changes the run can cause (one per restart).
-"""
+"""Every certificate re-issued: members restart one at a time while a writer loses no write
+(conftest.Writer: a write in flight at a leader change is retried once, and counted)."""
 
 from __future__ import annotations
 
-import threading
-import time
-
-from conftest import MEMBERS, etcdctl, get, host, member_names, pki_then_etcd, unit_state
-
-WRITER_MAX_SECONDS = 240
-WRITER_MAX_WRITES = 3000
-
-
-class Writer(threading.Thread):
-    """Bounded writer (time and count): one etcdctl put through ENDPOINTS (all members) per write,
-    retried once when it fails (see above); RETRIED lists the first failures, FAILED the writes
-    whose retry failed too."""
-
-    def __init__(self, endpoints=None):
-        super().__init__(daemon=True)
-        self.stop = threading.Event()
-        self.endpoints = endpoints
-        self.ok, self.retried, self.failed = [], [], []
-
-    def __enter__(self):
-        self.start()
-        time.sleep(2)
-        return self
-
-    def __exit__(self, *exc):
-        time.sleep(2)
-        self.stop.set()
-        self.join(timeout=30)
-
-    def run(self):
-        deadline = time.monotonic() + WRITER_MAX_SECONDS
-        n = 0
-        while not self.stop.is_set() and time.monotonic() < deadline and n < WRITER_MAX_WRITES:
-            key = "/kubebin-test/writer/%05d" % n
-            run = etcdctl("put", key, str(n), endpoints=self.endpoints)
-            if run.returncode != 0:
-                self.retried.append((key, run.stderr.strip()[-300:]))
-                run = etcdctl("put", key, str(n), endpoints=self.endpoints)
-            (self.ok if run.returncode == 0 else self.failed).append((key, run.stderr.strip()))
-            n += 1
-            time.sleep(0.05)
+from conftest import MEMBERS, Writer, etcdctl, get, host, member_names, pki_then_etcd, unit_state
 
 
 def server_cert(name: str) -> str:

@@ -1,6 +1,6 @@
 """Removing and replacing an etcd member: a live member is refused without accepting the lower
 fault tolerance; a dead one (its container frozen) is removed from the live ones while a writer
-loses no write (test_20_rolling_restart.Writer: one retry, counted); once back, a rerun wipes it;
+loses no write (conftest.Writer: one retry, counted); once back, a rerun wipes it;
 the same host then joins again as its replacement."""
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import re
 import subprocess
 import time
 
-from conftest import MEMBERS, PKI, etcdctl, get, host, member_names, pki_then_etcd, playbook, unit_state, url
-from test_20_rolling_restart import Writer
+from conftest import MEMBERS, PKI, Writer, etcdctl, get, host, member_names, pki_then_etcd, playbook, unit_state, url
 
 MEMBER = "e3"
 STAY = [m for m in MEMBERS if m != MEMBER]
